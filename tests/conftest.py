@@ -1,0 +1,177 @@
+"""Shared fixtures: a migrated database per test session, a rolled-back transaction per test.
+
+SQLite by default; PostgreSQL when ``TEST_DATABASE_URL`` is set, in a database
+created for this run and dropped after it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import make_url
+
+from webapp import create_app
+from webapp.config import normalise_database_url
+from webapp.extensions import db as _db
+from tests import factories
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+SECRET = "test-secret-" + "x" * 40
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if PG_URL:
+        return
+    skip = pytest.mark.skip(reason="needs TEST_DATABASE_URL (PostgreSQL)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+def _admin_connect(url: str):
+    import psycopg
+
+    parsed = make_url(url)
+    return psycopg.connect(
+        host=parsed.host or "127.0.0.1", port=parsed.port or 5432,
+        user=parsed.username or "postgres", password=parsed.password,
+        dbname=parsed.database or "postgres", autocommit=True,
+    )
+
+
+def create_database(tmp_dir) -> str:
+    """A new empty database: a SQLite file, or a PostgreSQL database of its own."""
+    if not PG_URL:
+        return f"sqlite:///{tmp_dir / ('db-' + uuid.uuid4().hex[:8] + '.sqlite')}"
+    name = f"cme_test_{os.getpid()}_{secrets.token_hex(4)}"
+    with _admin_connect(PG_URL) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return normalise_database_url(
+        make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    )
+
+
+def drop_database(url: str) -> None:
+    if not url.startswith("postgresql"):
+        return
+    name = make_url(url).database
+    with _admin_connect(PG_URL) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def make_app(database_url: str, **overrides) -> Flask:
+    config = {
+        "APP_ENV": "testing",
+        "TESTING": True,
+        "SECRET_KEY": SECRET,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_RECORD_QUERIES": True,
+        "SERVER_NAME": "portal.test",
+        "PARS_API_URL": "",
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+def migrate(app: Flask) -> None:
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> Iterator[str]:
+    url = create_database(tmp_path_factory.mktemp("db"))
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str) -> Iterator[Flask]:
+    app = make_app(database_url)
+    migrate(app)
+    with app.app_context():
+        yield app
+        _db.session.remove()
+        for engine in _db.engines.values():
+            engine.dispose()
+
+
+class _ConnectionBoundSession(FlaskSQLAlchemySession):
+    """Flask-SQLAlchemy's session picks engines per table; in tests everything uses one connection."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        return bind or self.bind
+
+
+@pytest.fixture
+def db_session(app: Flask):
+    """``db.session`` inside a transaction that is rolled back after the test.
+
+    Code under test may commit: commits release a savepoint, not the outer transaction.
+    """
+    connection = _db.engine.connect()
+    outer = connection.begin()
+    original = _db.session
+    _db.session = _db._make_scoped_session(
+        {"bind": connection, "join_transaction_mode": "create_savepoint",
+         "class_": _ConnectionBoundSession}
+    )
+    try:
+        yield _db.session
+    finally:
+        _db.session.remove()
+        _db.session = original
+        outer.rollback()
+        connection.close()
+
+
+class Client(FlaskClient):
+    """A test client that sends a valid CSRF token with every form POST unless told not to."""
+
+    def csrf_token(self) -> str:
+        with self.session_transaction() as sess:
+            raw = sess.setdefault("csrf_token", secrets.token_hex(20))
+        return URLSafeTimedSerializer(SECRET, salt="wtf-csrf-token").dumps(raw)
+
+    def post(self, *args, csrf: bool = True, **kwargs):
+        if csrf and "json" not in kwargs:
+            data = dict(kwargs.pop("data", None) or {})
+            data.setdefault("csrf_token", self.csrf_token())
+            kwargs["data"] = data
+        return super().post(*args, **kwargs)
+
+
+@pytest.fixture
+def client(app: Flask, db_session) -> Client:
+    app.test_client_class = Client
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask, db_session):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make(db_session) -> factories.Factory:
+    return factories.Factory(db_session)
+
+
+@pytest.fixture
+def login_as(client: Client, db_session):
+    """Sign ``client`` in as a learner (or as staff) with a real server-side session row."""
+
+    def login(learner=None, *, staff: bool = False, identity=None):
+        return factories.sign_in(db_session, client, learner, staff=staff, identity=identity)
+
+    return login

@@ -1,0 +1,55 @@
+import datetime as dt
+
+import pytest
+
+from webapp.config import ConfigError, load
+
+
+def test_development_defaults_use_sqlite_under_instance():
+    cfg = load({})
+    assert cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
+    assert cfg["SQLALCHEMY_DATABASE_URI"].endswith("instance/cme.db")
+    assert cfg["REPORTING_START_DATE"] == dt.date(2023, 7, 1)
+    assert cfg["SESSION_COOKIE_SECURE"] is False
+    assert len(cfg["SECRET_KEY"]) >= 32
+
+
+@pytest.mark.parametrize("env,needle", [
+    ({}, "SECRET_KEY and DATABASE_URL"),
+    ({"SECRET_KEY": "k" * 40}, "DATABASE_URL"),
+    ({"DATABASE_URL": "postgresql://db/cme"}, "SECRET_KEY"),
+    ({"SECRET_KEY": "short", "DATABASE_URL": "postgresql://db/cme"}, "at least 32"),
+    ({"SECRET_KEY": "k" * 40, "DATABASE_URL": "sqlite:///x.db"}, "server database"),
+])
+def test_production_refuses_to_start_without_secrets(env, needle):
+    with pytest.raises(ConfigError, match=needle):
+        load({"APP_ENV": "production", **env})
+
+
+def test_production_with_secrets():
+    cfg = load({"APP_ENV": "production", "SECRET_KEY": "k" * 40,
+                "DATABASE_URL": "postgresql://u@db/cme"})
+    assert cfg["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db/cme"
+    assert cfg["SESSION_COOKIE_SECURE"] is True
+    assert cfg["SESSION_COOKIE_HTTPONLY"] is True
+    assert cfg["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+@pytest.mark.parametrize("env,needle", [
+    ({"REPORTING_START_DATE": "July 2023"}, "REPORTING_START_DATE"),
+    ({"PARS_PROVIDER_ID": "12"}, "PARS_PROVIDER_ID"),
+    ({"PARS_YEAR_CLOSE": "02-30"}, "PARS_YEAR_CLOSE"),
+    ({"APP_ENV": "staging"}, "APP_ENV"),
+    ({"SESSION_IDLE_MINUTES": "soon"}, "SESSION_IDLE_MINUTES"),
+])
+def test_bad_settings_are_named(env, needle):
+    with pytest.raises(ConfigError, match=needle):
+        load(env)
+
+
+def test_settings_from_environment():
+    cfg = load({"REPORTING_START_DATE": "2024-01-01", "INSTITUTION_NAME": "Northfield CME",
+                "CONSENT_DEFAULT": "no"})
+    assert cfg["REPORTING_START_DATE"] == dt.date(2024, 1, 1)
+    assert cfg["INSTITUTION_NAME"] == "Northfield CME"
+    assert cfg["CONSENT_DEFAULT"] is False

@@ -1,0 +1,32 @@
+from decimal import Decimal
+
+import pytest
+
+from webapp.domain import month_day_is_valid, npi_is_valid, npi_with_check_digit, parse_credit
+
+
+@pytest.mark.parametrize("npi", ["1234567893", "1245319599", npi_with_check_digit("198765432")])
+def test_valid_npis(npi):
+    assert npi_is_valid(npi)
+
+
+@pytest.mark.parametrize("npi", ["1234567890", "123456789", "12345678931", "abcdefghij", ""])
+def test_invalid_npis(npi):
+    assert not npi_is_valid(npi)
+
+
+@pytest.mark.parametrize("value,ok", [
+    ("04-17", True), ("02-29", True), ("12-31", True), ("02-30", False), ("13-01", False),
+    ("4-17", False), ("00-10", False), ("1980-04-17", False),
+])
+def test_month_day(value, ok):
+    assert month_day_is_valid(value) is ok
+
+
+@pytest.mark.parametrize("value,allow_zero,expected", [
+    ("1.25", False, Decimal("1.25")), ("0", True, Decimal("0.00")), ("0", False, None),
+    ("1.3", False, None), ("-1", True, None), ("NaN", True, None), ("x", True, None),
+    ("2", False, Decimal("2.00")),
+])
+def test_parse_credit(value, allow_zero, expected):
+    assert parse_credit(value, allow_zero=allow_zero) == expected

@@ -1,0 +1,100 @@
+"""The CME portal: application factory."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, render_template
+
+from webapp import config as config_module
+from webapp.db import configure_sqlite
+from webapp.extensions import csrf, db, login_manager, migrate
+
+log = logging.getLogger(__name__)
+
+#: Feature packages: each may have ``views.py`` with a blueprint ``bp`` and ``cli.py``
+#: with a list of click ``commands``.
+FEATURES = ("main", "auth", "transcript", "consent", "faq", "staff", "pars", "credits")
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(config_module.load())
+    if config:
+        app.config.update(config)
+        if "SQLALCHEMY_DATABASE_URI" in config:
+            app.config["SQLALCHEMY_DATABASE_URI"] = config_module.normalise_database_url(
+                config["SQLALCHEMY_DATABASE_URI"]
+            )
+    config_module.INSTANCE.mkdir(exist_ok=True)
+
+    db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            if engine.dialect.name == "sqlite":
+                configure_sqlite(engine)
+    migrate.init_app(app, db, directory=str(config_module.ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    from webapp.auth import sessions
+
+    sessions.init_app(app)
+
+    import webapp.audit  # noqa: F401  (registers the append-only guard)
+
+    _register_features(app)
+    _register_errors(app)
+    _register_template_helpers(app)
+    return app
+
+
+def _register_features(app: Flask) -> None:
+    import importlib
+
+    for name in FEATURES:
+        for module_name in ("views", "cli"):
+            try:
+                module = importlib.import_module(f"webapp.{name}.{module_name}")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"webapp.{name}.{module_name}":
+                    raise
+                continue
+            if module_name == "views":
+                app.register_blueprint(module.bp)
+            else:
+                for command in module.commands:
+                    app.cli.add_command(command)
+
+
+def _register_errors(app: Flask) -> None:
+    def page(code: int, title: str, message: str) -> Any:
+        return render_template("error.html", code=code, title=title, message=message), code
+
+    app.register_error_handler(
+        400, lambda e: page(400, "Request not understood", getattr(e, "description", ""))
+    )
+    app.register_error_handler(
+        403, lambda e: page(403, "Not allowed", "You do not have access to this page.")
+    )
+    app.register_error_handler(
+        404, lambda e: page(404, "Page not found", "There is nothing at this address.")
+    )
+    app.register_error_handler(
+        405, lambda e: page(405, "Not allowed", "That action is not available here.")
+    )
+
+    def server_error(e: Exception) -> Any:
+        db.session.rollback()
+        return page(500, "Something went wrong", "Nothing was changed. Please try again later.")
+
+    app.register_error_handler(500, server_error)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    @app.context_processor
+    def inject() -> dict[str, Any]:
+        return {
+            "institution_name": app.config["INSTITUTION_NAME"],
+            "has_endpoint": lambda endpoint: endpoint in app.view_functions,
+        }

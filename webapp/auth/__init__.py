@@ -1,0 +1,1 @@
+"""Single sign-on, identity linking and server-side sessions."""

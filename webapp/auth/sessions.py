@@ -1,0 +1,132 @@
+"""Server-side sessions.
+
+The session cookie carries only a random token; the database holds its hash,
+who it belongs to and when it was last used. Signing out marks the row ended,
+so a copy of the cookie taken before sign-out no longer works.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from flask import Flask, current_app, session
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from webapp.db import utcnow
+from webapp.extensions import db, login_manager
+from webapp.models import Identity, Learner, UserSession
+
+#: Write ``last_seen_at`` at most this often, so reading pages does not write on every request.
+TOUCH_INTERVAL = dt.timedelta(seconds=60)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(eq=False)
+class SignedInUser:
+    """What ``current_user`` is for a signed-in request."""
+
+    session_row: UserSession
+    identity: Identity
+    is_staff: bool
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    @property
+    def learner(self) -> Learner | None:
+        return self.identity.learner
+
+    @property
+    def learner_id(self) -> int | None:
+        return self.identity.learner_id
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this user."""
+        return f"identity:{self.identity.id}"
+
+    def get_id(self) -> str:
+        return self.session_row.id
+
+
+def start(identity: Identity, *, is_staff: bool, id_token: str | None = None) -> UserSession:
+    """Begin a new session for ``identity``; any previous cookie contents are dropped."""
+    end_current("replaced")
+    session.clear()
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    row = UserSession(
+        id=_hash(token), identity_id=identity.id, is_staff=is_staff,
+        created_at=now, last_seen_at=now, id_token_hint=id_token,
+    )
+    db.session.add(row)
+    session["sid"] = token
+    return row
+
+
+def _current_row() -> UserSession | None:
+    token = session.get("sid")
+    if not isinstance(token, str):
+        return None
+    return db.session.execute(
+        select(UserSession)
+        .options(joinedload(UserSession.identity).joinedload(Identity.learner))
+        .where(UserSession.id == _hash(token))
+    ).scalar_one_or_none()
+
+
+def end_current(reason: str) -> UserSession | None:
+    """Mark the session in the cookie ended (if any) and clear the cookie."""
+    row = _current_row()
+    if row is not None and row.ended_at is None:
+        row.ended_at = utcnow()
+        row.end_reason = reason
+    session.pop("sid", None)
+    return row
+
+
+def _load_user(_request: object) -> SignedInUser | None:
+    row = _current_row()
+    if row is None:
+        session.pop("sid", None)
+        return None
+    if row.ended_at is not None:
+        session.pop("sid", None)
+        return None
+    now = utcnow()
+    idle = dt.timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+    absolute = dt.timedelta(hours=current_app.config["SESSION_MAX_HOURS"])
+    reason = None
+    if now - row.last_seen_at > idle:
+        reason = "idle"
+    elif now - row.created_at > absolute:
+        reason = "expired"
+    elif row.identity.disabled_at is not None:
+        reason = "disabled"
+    if reason:
+        row.ended_at = now
+        row.end_reason = reason
+        db.session.commit()
+        session.pop("sid", None)
+        session["ended"] = reason
+        return None
+    if now - row.last_seen_at > TOUCH_INTERVAL:
+        row.last_seen_at = now
+        db.session.commit()
+    return SignedInUser(session_row=row, identity=row.identity, is_staff=row.is_staff)
+
+
+def init_app(app: Flask) -> None:
+    login_manager.request_loader(_load_user)
+    login_manager.session_protection = None  # the server-side session row is the protection
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"

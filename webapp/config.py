@@ -1,0 +1,130 @@
+"""Settings read from the environment.
+
+Development gets safe defaults (a SQLite file under ``instance/``, a generated
+secret key); production (``APP_ENV=production``) refuses to start without a
+real ``SECRET_KEY`` and a server database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable application."""
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _date(name: str, value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a date as YYYY-MM-DD, got {value!r}") from exc
+
+
+def _int(name: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain ``postgresql://`` URLs."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Build the Flask configuration mapping from ``environ`` (default: os.environ)."""
+    env = dict(os.environ if environ is None else environ)
+    get = env.get
+    app_env = get("APP_ENV", "development").strip().lower()
+    if app_env not in {"development", "production", "testing"}:
+        raise ConfigError("APP_ENV must be development, production or testing")
+    production = app_env == "production"
+
+    secret = get("SECRET_KEY", "")
+    database_url = get("DATABASE_URL", "")
+    if production:
+        missing = [n for n, v in (("SECRET_KEY", secret), ("DATABASE_URL", database_url)) if not v]
+        if missing:
+            raise ConfigError("production needs " + " and ".join(missing) + " to be set")
+        if len(secret) < 32:
+            raise ConfigError("SECRET_KEY must be at least 32 characters in production")
+        if database_url.startswith("sqlite"):
+            raise ConfigError("production needs a server database, not SQLite, in DATABASE_URL")
+    if not secret:
+        # A fresh key per process: sessions do not survive a restart in development.
+        secret = secrets.token_hex(32)
+    if not database_url:
+        database_url = f"sqlite:///{INSTANCE / 'cme.db'}"
+
+    cfg: dict[str, Any] = {
+        "APP_ENV": app_env,
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_RECORD_QUERIES": _bool(get("SQLALCHEMY_RECORD_QUERIES"), app_env == "testing"),
+        "INSTITUTION_NAME": get("INSTITUTION_NAME", "Lakeshore Health CME"),
+        "PORTAL_URL": get("PORTAL_URL", "http://127.0.0.1:5000"),
+        "SUPPORT_EMAIL": get("SUPPORT_EMAIL", "cme-support@example.org"),
+        "SUPPORT_PHONE": get("SUPPORT_PHONE", ""),
+        "REPORTING_START_DATE": _date(
+            "REPORTING_START_DATE", get("REPORTING_START_DATE", "2023-07-01")
+        ),
+        #: Month-day on which PARS closes the previous year's learner data.
+        "PARS_YEAR_CLOSE": get("PARS_YEAR_CLOSE", "03-31"),
+        #: Days after completion within which boards want MOC credit reported.
+        "BOARD_REPORTING_DAYS": _int("BOARD_REPORTING_DAYS", get("BOARD_REPORTING_DAYS", "30")),
+        #: How often the engine is scheduled, in words physicians read in the FAQ.
+        "SUBMISSION_FREQUENCY": get("SUBMISSION_FREQUENCY", "every day"),
+        #: Learners who never chose: share (opt-out model) or not (opt-in model).
+        "CONSENT_DEFAULT": _bool(get("CONSENT_DEFAULT"), True),
+        "CONSENT_WORDING_VERSION": get("CONSENT_WORDING_VERSION", "2023-07"),
+        # Single sign-on
+        "OIDC_ISSUER": get("OIDC_ISSUER", ""),
+        "OIDC_CLIENT_ID": get("OIDC_CLIENT_ID", ""),
+        "OIDC_CLIENT_SECRET": get("OIDC_CLIENT_SECRET", ""),
+        "OIDC_STAFF_CLAIM": get("OIDC_STAFF_CLAIM", "groups"),
+        "OIDC_STAFF_VALUE": get("OIDC_STAFF_VALUE", "cme-staff"),
+        "SESSION_IDLE_MINUTES": _int("SESSION_IDLE_MINUTES", get("SESSION_IDLE_MINUTES", "30")),
+        "SESSION_MAX_HOURS": _int("SESSION_MAX_HOURS", get("SESSION_MAX_HOURS", "12")),
+        # PARS
+        "PARS_API_URL": get("PARS_API_URL", ""),
+        "PARS_PROVIDER_ID": get("PARS_PROVIDER_ID", "0001234"),
+        "PARS_USER": get("PARS_USER", ""),
+        "PARS_PASSWORD": get("PARS_PASSWORD", ""),
+        "PARS_CONNECT_TIMEOUT": float(get("PARS_CONNECT_TIMEOUT", "5")),
+        "PARS_READ_TIMEOUT": float(get("PARS_READ_TIMEOUT", "30")),
+        "PARS_BATCH_SIZE": _int("PARS_BATCH_SIZE", get("PARS_BATCH_SIZE", "100")),
+        # Web
+        "SESSION_COOKIE_NAME": "cme_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(get("SESSION_COOKIE_SECURE"), production),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "FAQ_DIR": get("FAQ_DIR", str(ROOT / "content" / "faq")),
+        "TEMPLATES_AUTO_RELOAD": not production,
+    }
+    if len(cfg["PARS_PROVIDER_ID"]) != 7 or not cfg["PARS_PROVIDER_ID"].isdigit():
+        raise ConfigError("PARS_PROVIDER_ID must be the 7-digit ACCME provider ID")
+    month_day = cfg["PARS_YEAR_CLOSE"]
+    try:
+        dt.date.fromisoformat(f"2024-{month_day}")
+    except ValueError as exc:
+        raise ConfigError("PARS_YEAR_CLOSE must be a month and day as MM-DD") from exc
+    return cfg

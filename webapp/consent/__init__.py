@@ -1,0 +1,1 @@
+"""Consent to share credit, and the identifiers PARS needs."""

@@ -1,0 +1,1 @@
+"""Credit import from the provider's learning system, and demo data."""

@@ -1,0 +1,158 @@
+"""Checks for one row of the credit import file (``credit-import-format.md``).
+
+Messages name the column and the rule, never the value of a personal
+identifier, because they end up on terminals and in tickets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+
+from webapp.domain import BOARDS, US_STATES, month_day_is_valid, npi_is_valid, parse_credit
+
+REQUIRED = (
+    "learner_id", "first_name", "last_name", "email", "degree",
+    "activity_id", "activity_title", "completion_date", "cme_credits",
+)
+OPTIONAL = (
+    "npi", "birth_month_day", "license_state", "license_number", "accme_activity_id",
+    "board", "board_id", "board_credit_type", "board_credits", "consent",
+)
+COLUMNS = REQUIRED + OPTIONAL
+
+#: Columns that must be the same on every row of one learner / activity / completion.
+LEARNER_COLUMNS = ("first_name", "last_name", "email", "degree", "npi", "birth_month_day", "consent")
+ACTIVITY_COLUMNS = ("activity_title", "accme_activity_id")
+COMPLETION_COLUMNS = ("cme_credits",)
+
+_ACCME_ID = re.compile(r"^\d{9}$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DEGREE = re.compile(r"^[A-Z][A-Z0-9-]{0,15}$")
+MAX_LENGTH = {
+    "learner_id": 64, "activity_id": 64, "first_name": 255, "last_name": 255, "email": 320,
+    "activity_title": 500, "license_number": 64, "board_id": 64, "board_credit_type": 100,
+}
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" if self.line else "file"
+        return f"{where}, {self.column}: {self.message}" if self.column else f"{where}: {self.message}"
+
+
+def digest(values: tuple[Any, ...]) -> str:
+    text = "\x1f".join("" if v is None else str(v) for v in values)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def check_header(header: list[str]) -> list[RowError]:
+    errors = []
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            errors.append(RowError(1, name, "this column appears more than once"))
+        elif name not in COLUMNS:
+            errors.append(RowError(1, name or "(blank)", "unknown column; expected only: "
+                                   + ", ".join(COLUMNS)))
+        seen.add(name)
+    for name in REQUIRED:
+        if name not in seen:
+            errors.append(RowError(1, name, "required column is missing"))
+    return errors
+
+
+def check_row(line: int, cells: dict[str, str], today: dt.date) -> tuple[dict[str, Any], list[RowError]]:
+    """Validate and normalise one row; returns the staging values and the errors."""
+    errors: list[RowError] = []
+    v: dict[str, Any] = {}
+
+    def fail(column: str, message: str) -> None:
+        errors.append(RowError(line, column, message))
+
+    for name in COLUMNS:
+        value = cells.get(name, "").strip()
+        if name in REQUIRED and not value:
+            fail(name, "required, but blank")
+        elif name in MAX_LENGTH and len(value) > MAX_LENGTH[name]:
+            fail(name, f"longer than {MAX_LENGTH[name]} characters")
+        v[name] = value or None
+
+    if v["email"]:
+        try:
+            v["email"] = validate_email(v["email"], check_deliverability=False).normalized.lower()
+        except EmailNotValidError:
+            fail("email", "not a valid e-mail address")
+    if v["degree"]:
+        v["degree"] = v["degree"].upper().replace(".", "").replace(" ", "")
+        if not _DEGREE.match(v["degree"]):
+            fail("degree", "expected a credential such as MD, DO, PA, NP or RN")
+    if v["npi"] and not npi_is_valid(v["npi"]):
+        fail("npi", "not a valid NPI: 10 digits whose last is the check digit")
+    if v["birth_month_day"] and not month_day_is_valid(v["birth_month_day"]):
+        fail("birth_month_day", "expected month and day as MM-DD, e.g. 04-17")
+    if v["license_state"]:
+        v["license_state"] = v["license_state"].upper()
+        if v["license_state"] not in US_STATES:
+            fail("license_state", "not a two-letter U.S. state code")
+    if bool(v["license_state"]) != bool(v["license_number"]):
+        missing = "license_number" if v["license_state"] else "license_state"
+        fail(missing, "a license needs both its state and its number")
+    if v["accme_activity_id"] and not _ACCME_ID.match(v["accme_activity_id"]):
+        fail("accme_activity_id", "expected the 9-digit ACCME Activity ID, or blank")
+
+    raw_date = v["completion_date"]
+    if raw_date:
+        try:
+            if not _DATE.match(raw_date):
+                raise ValueError
+            v["completion_date"] = dt.date.fromisoformat(raw_date)
+        except ValueError:
+            fail("completion_date", f"{raw_date!r} is not a date as YYYY-MM-DD")
+        else:
+            if v["completion_date"] > today + dt.timedelta(days=1):
+                fail("completion_date", f"{raw_date} is in the future")
+    if v["cme_credits"] is not None:
+        amount = parse_credit(v["cme_credits"], allow_zero=True)
+        if amount is None:
+            fail("cme_credits", f"{v['cme_credits']!r} is not a number ≥ 0 in steps of 0.25")
+        v["cme_credits"] = amount
+
+    board = v["board"]
+    if board:
+        board = v["board"] = board.upper()
+        if board not in BOARDS:
+            fail("board", f"unknown board {board!r}; expected one of " + ", ".join(BOARDS))
+        if not v["board_credit_type"]:
+            fail("board_credit_type", "required when a board is given")
+        if not v["board_credits"]:
+            fail("board_credits", "required when a board is given")
+    else:
+        for name in ("board_id", "board_credit_type", "board_credits"):
+            if v[name]:
+                fail(name, "given without a board")
+    if v["board_credits"] is not None:
+        amount = parse_credit(v["board_credits"], allow_zero=False)
+        if amount is None:
+            fail("board_credits", f"{v['board_credits']!r} is not a number > 0 in steps of 0.25")
+        v["board_credits"] = amount
+
+    consent = (v["consent"] or "").lower()
+    if consent not in ("", "yes", "no"):
+        fail("consent", "expected yes, no or blank")
+    v["consent"] = {"yes": True, "no": False}.get(consent)
+
+    v["learner_digest"] = digest(tuple(v[c] for c in LEARNER_COLUMNS))
+    v["activity_digest"] = digest(tuple(v[c] for c in ACTIVITY_COLUMNS))
+    v["completion_digest"] = digest(tuple(v[c] for c in COMPLETION_COLUMNS))
+    return v, errors

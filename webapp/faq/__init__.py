@@ -1,0 +1,1 @@
+"""FAQ content: loading, rendering, search."""

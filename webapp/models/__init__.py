@@ -1,0 +1,26 @@
+"""All mapped classes, importable from one place."""
+
+from webapp.models.audit import AuditEvent, ImportRow
+from webapp.models.auth import Identity, UserSession
+from webapp.models.catalog import Activity, BoardCredit, Completion
+from webapp.models.delivery import (
+    IN_FLIGHT,
+    NEEDS_ATTENTION,
+    Action,
+    Batch,
+    BatchKind,
+    BatchState,
+    BoardStatus,
+    Delivery,
+    DeliveryEvent,
+    DeliveryState,
+    EngineRun,
+)
+from webapp.models.people import BoardCertification, ConsentEvent, ConsentSource, Learner, License
+
+__all__ = [
+    "IN_FLIGHT", "NEEDS_ATTENTION", "Action", "Activity", "AuditEvent", "Batch", "BatchKind",
+    "BatchState", "BoardCertification", "BoardCredit", "BoardStatus", "Completion",
+    "ConsentEvent", "ConsentSource", "Delivery", "DeliveryEvent", "DeliveryState", "EngineRun",
+    "Identity", "ImportRow", "Learner", "License", "UserSession",
+]

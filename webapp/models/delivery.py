@@ -1,0 +1,198 @@
+"""The PARS outbox: what is to be reported, what was, and how it went.
+
+A ``Delivery`` is one learner record action (``add`` or ``delete``) for one
+completion, under a CreditID that is never reused. PARS cannot edit a record,
+so a correction is a ``delete`` of the reported CreditID followed by an
+``add`` under a new CreditID that waits for the delete (``depends_on``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.db import Base, intpk, timestamp, utcnow
+
+if TYPE_CHECKING:
+    from webapp.models.catalog import Completion
+
+
+def _enum(cls: type[enum.Enum], length: int = 16) -> Enum:
+    # Stored as plain strings (no native enum type), so adding a value is a code change only.
+    return Enum(
+        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
+
+
+class Action(enum.StrEnum):
+    ADD = "add"
+    DELETE = "delete"
+
+
+class DeliveryState(enum.StrEnum):
+    #: Waiting for its turn; eligibility is checked again when it is claimed.
+    QUEUED = "queued"
+    #: Claimed by a transmit run; if the run died, the outcome is unknown.
+    SENDING = "sending"
+    #: Sent, no definite answer (timeout, 5xx, crash): settle by status look-up first.
+    UNKNOWN = "unknown"
+    #: Written to an Excel batch that staff have not yet confirmed uploading.
+    EXPORTED = "exported"
+    #: Uploaded by staff in a confirmed Excel batch (PARS gives no per-record answer).
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    #: Retried until the limit; needs a person.
+    FAILED = "failed"
+    #: Put on hold by staff.
+    HELD = "held"
+    #: Will not be sent (superseded before sending, or no longer reportable).
+    CANCELLED = "cancelled"
+    #: An accepted ``add`` that a later ``delete`` removed from PARS.
+    REMOVED = "removed"
+
+
+#: States in which the record may be in PARS or on its way there.
+IN_FLIGHT = frozenset({DeliveryState.SENDING, DeliveryState.UNKNOWN, DeliveryState.EXPORTED})
+#: States that need a person.
+NEEDS_ATTENTION = frozenset({DeliveryState.REJECTED, DeliveryState.FAILED})
+
+
+class BatchKind(enum.StrEnum):
+    WEB = "web"
+    EXCEL = "excel"
+
+
+class BatchState(enum.StrEnum):
+    #: Web service: posted. Excel: the file was written, awaiting upload by staff.
+    OPEN = "open"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+
+
+class Delivery(Base):
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("credit_id", "action"),
+        Index("ix_deliveries_state_due", "state", "due_date"),
+    )
+
+    id: Mapped[intpk]
+    completion_id: Mapped[int] = mapped_column(ForeignKey("completions.id"), index=True)
+    action: Mapped[Action] = mapped_column(_enum(Action, 8))
+    #: ``ccid:<provider id>:<uuid>``; a delete carries the CreditID it removes.
+    credit_id: Mapped[str] = mapped_column(String(300))
+    state: Mapped[DeliveryState] = mapped_column(_enum(DeliveryState), default=DeliveryState.QUEUED)
+    #: For a delete: the accepted add it removes.
+    withdraws_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
+    #: Not to be sent before this delivery (the delete of the record it replaces) is done.
+    depends_on_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
+    #: The date by which it should be in PARS: 30 days after completion for board
+    #: credit, otherwise the close of the PARS reporting year. Earliest goes first.
+    due_date: Mapped[dt.date]
+    has_board_credit: Mapped[bool] = mapped_column(default=False)
+    attempts: Mapped[int] = mapped_column(default=0)
+    #: Not before this time (backoff after a failure).
+    next_attempt_at: Mapped[dt.datetime | None]
+    #: The run that holds the record while it is being sent.
+    claim_token: Mapped[str | None] = mapped_column(String(36))
+    claimed_at: Mapped[dt.datetime | None]
+    sent_at: Mapped[dt.datetime | None]
+    #: When PARS's answer became definite (accepted, rejected, removed).
+    settled_at: Mapped[dt.datetime | None]
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
+    #: Exactly what was sent, to detect a later change that needs a correction.
+    sent_payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    #: Staff note when a record that needed attention was resolved by hand.
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[timestamp]
+    updated_at: Mapped[timestamp] = mapped_column(onupdate=utcnow)
+
+    completion: Mapped[Completion] = relationship(back_populates="deliveries")
+    events: Mapped[list[DeliveryEvent]] = relationship(
+        back_populates="delivery", order_by="DeliveryEvent.id"
+    )
+    board_statuses: Mapped[list[BoardStatus]] = relationship(
+        back_populates="delivery", order_by="BoardStatus.board"
+    )
+    batch: Mapped[Batch | None] = relationship(back_populates="deliveries")
+
+
+class DeliveryEvent(Base):
+    """One step in a delivery's history, shown as its timeline. Only ever added."""
+
+    __tablename__ = "delivery_events"
+
+    id: Mapped[intpk]
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    at: Mapped[timestamp]
+    #: ``queued``, ``sent``, ``accepted``, ``rejected``, ``unknown``, ``exported``, ...
+    kind: Mapped[str] = mapped_column(String(32))
+    #: Plain words for people; never personal identifiers.
+    detail: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("engine_runs.id"))
+
+    delivery: Mapped[Delivery] = relationship(back_populates="events")
+
+
+class BoardStatus(Base):
+    """A certifying board's decision on a reported record, as PARS relays it."""
+
+    __tablename__ = "board_statuses"
+    __table_args__ = (UniqueConstraint("delivery_id", "board"),)
+
+    id: Mapped[intpk]
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"))
+    board: Mapped[str] = mapped_column(String(8))
+    #: ``pending``, ``accepted`` or ``rejected``.
+    status: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[timestamp] = mapped_column(onupdate=utcnow)
+
+    delivery: Mapped[Delivery] = relationship(back_populates="board_statuses")
+
+
+class Batch(Base):
+    """Records sent together: one web-service post, or one Excel file for staff to upload."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[intpk]
+    kind: Mapped[BatchKind] = mapped_column(_enum(BatchKind, 8))
+    state: Mapped[BatchState] = mapped_column(_enum(BatchState), default=BatchState.OPEN)
+    record_count: Mapped[int] = mapped_column(default=0)
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[timestamp]
+    #: ``cli`` or ``identity:<id>``.
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    confirmed_at: Mapped[dt.datetime | None]
+    confirmed_by: Mapped[str | None] = mapped_column(String(64))
+    cancelled_at: Mapped[dt.datetime | None]
+    cancelled_by: Mapped[str | None] = mapped_column(String(64))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("engine_runs.id"))
+
+    deliveries: Mapped[list[Delivery]] = relationship(back_populates="batch")
+
+
+class EngineRun(Base):
+    """One run of ``pars transmit``, ``pars sync`` or ``pars export``."""
+
+    __tablename__ = "engine_runs"
+
+    id: Mapped[intpk]
+    #: ``transmit``, ``sync`` or ``export``.
+    kind: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[timestamp]
+    finished_at: Mapped[dt.datetime | None]
+    #: ``running``, ``ok``, ``attention`` (something needs a person), ``failed``, ``stopped``.
+    outcome: Mapped[str] = mapped_column(String(16), default="running")
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    message: Mapped[str | None] = mapped_column(Text)
+    host: Mapped[str | None] = mapped_column(String(255))
+    updated_at: Mapped[timestamp] = mapped_column(onupdate=utcnow)

@@ -1,0 +1,140 @@
+"""Learners, their identifiers and their consent history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.db import Base, intpk, str64, str255, timestamp, utcnow
+from webapp.domain import is_physician
+
+if TYPE_CHECKING:
+    from webapp.models.auth import Identity
+    from webapp.models.catalog import Completion
+
+
+class ConsentSource:
+    """Who recorded a consent decision."""
+
+    PHYSICIAN = "physician"
+    STAFF = "staff"
+    IMPORT = "import"
+
+    #: Sources that speak for the physician; an import never overrides them.
+    PERSONAL = frozenset({PHYSICIAN, STAFF})
+
+
+class Learner(Base):
+    """A person on the provider's transcript: a physician or another clinician."""
+
+    __tablename__ = "learners"
+
+    id: Mapped[intpk]
+    #: The provider's learning system's stable key (``learner_id`` in imports).
+    source_id: Mapped[str64] = mapped_column(unique=True)
+    first_name: Mapped[str255]
+    last_name: Mapped[str255]
+    #: Lower-cased; a first sign-in links by it only when the provider verified it.
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    #: MD and DO are physicians reported to PARS; anything else is kept locally.
+    degree: Mapped[str] = mapped_column(String(16))
+    npi: Mapped[str | None] = mapped_column(String(10))
+    #: ``MM-DD``: PARS matches on month and day of birth, never the year.
+    birth_month_day: Mapped[str | None] = mapped_column(String(5))
+    #: The current sharing permission; None until anyone chose (the configured default applies).
+    consent_granted: Mapped[bool | None]
+    #: ``ConsentSource`` of the current value.
+    consent_source: Mapped[str | None] = mapped_column(String(16))
+    consent_changed_at: Mapped[dt.datetime | None]
+    #: Last change to anything PARS or a board matches on; the engine re-queues on it.
+    identifiers_changed_at: Mapped[dt.datetime | None]
+    created_at: Mapped[timestamp]
+    updated_at: Mapped[timestamp] = mapped_column(onupdate=utcnow)
+
+    licenses: Mapped[list[License]] = relationship(
+        back_populates="learner", cascade="all, delete-orphan", order_by="License.state"
+    )
+    board_certifications: Mapped[list[BoardCertification]] = relationship(
+        back_populates="learner", cascade="all, delete-orphan", order_by="BoardCertification.board"
+    )
+    consent_events: Mapped[list[ConsentEvent]] = relationship(
+        back_populates="learner", order_by="ConsentEvent.id"
+    )
+    completions: Mapped[list[Completion]] = relationship(back_populates="learner")
+    identities: Mapped[list[Identity]] = relationship(back_populates="learner")
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def is_physician(self) -> bool:
+        return is_physician(self.degree)
+
+    def shares(self, default: bool) -> bool:
+        """Whether credit may be sent, with ``default`` for learners who never chose."""
+        return default if self.consent_granted is None else self.consent_granted
+
+    def board_id_for(self, board: str) -> str | None:
+        for cert in self.board_certifications:
+            if cert.board == board:
+                return cert.board_id
+        return None
+
+    def __repr__(self) -> str:  # no personal data in logs
+        return f"<Learner {self.id}>"
+
+
+class License(Base):
+    """A state medical license: with its state, one way PARS matches a physician."""
+
+    __tablename__ = "licenses"
+    __table_args__ = (UniqueConstraint("learner_id", "state", "number"),)
+
+    id: Mapped[intpk]
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(2))
+    number: Mapped[str64]
+    created_at: Mapped[timestamp]
+
+    learner: Mapped[Learner] = relationship(back_populates="licenses")
+
+
+class BoardCertification(Base):
+    """A certifying board the physician is certified by, with their ID there."""
+
+    __tablename__ = "board_certifications"
+    __table_args__ = (UniqueConstraint("learner_id", "board"),)
+
+    id: Mapped[intpk]
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    #: One of ``webapp.domain.BOARDS``.
+    board: Mapped[str] = mapped_column(String(8))
+    #: The physician's ID with the board; ABS accepts records without one.
+    board_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[timestamp]
+
+    learner: Mapped[Learner] = relationship(back_populates="board_certifications")
+
+
+class ConsentEvent(Base):
+    """One change of the sharing permission. Rows are only ever added."""
+
+    __tablename__ = "consent_events"
+
+    id: Mapped[intpk]
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id"), index=True)
+    granted: Mapped[bool]
+    #: ``ConsentSource``: the physician, staff on their behalf, or an import.
+    source: Mapped[str] = mapped_column(String(16))
+    #: The signed-in identity that made the change; None for imports and commands.
+    actor_identity_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id"))
+    #: Version of the permission text the physician agreed to or withdrew.
+    wording_version: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[timestamp]
+
+    learner: Mapped[Learner] = relationship(back_populates="consent_events")

@@ -1,0 +1,1 @@
+"""The PARS delivery engine."""

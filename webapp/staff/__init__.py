@@ -1,0 +1,1 @@
+"""Support and CME staff views."""

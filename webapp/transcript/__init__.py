@@ -1,0 +1,1 @@
+"""The physician's credits and the delivery status of each."""
