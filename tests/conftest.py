@@ -6,6 +6,7 @@ created for this run and dropped after it.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import secrets
 import uuid
@@ -18,10 +19,10 @@ from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import make_url
 
+from tests import factories
 from webapp import create_app
 from webapp.config import normalise_database_url
 from webapp.extensions import db as _db
-from tests import factories
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 SECRET = "test-secret-" + "x" * 40
@@ -136,7 +137,15 @@ def db_session(app: Flask):
 
 
 class Client(FlaskClient):
-    """A test client that sends a valid CSRF token with every form POST unless told not to."""
+    """A test client that sends a valid CSRF token with every form POST unless told not to.
+
+    Each request runs in a fresh context, as in a real server: it gets its own
+    application context (``g``, the request's own database session bound to the
+    test's connection) instead of reusing the one the test holds.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
 
     def csrf_token(self) -> str:
         with self.session_transaction() as sess:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -97,4 +98,5 @@ def _register_template_helpers(app: Flask) -> None:
         return {
             "institution_name": app.config["INSTITUTION_NAME"],
             "has_endpoint": lambda endpoint: endpoint in app.view_functions,
+            "today": dt.date.today(),
         }

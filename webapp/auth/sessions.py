@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from flask import Flask, current_app, session
+from flask import Flask, abort, current_app, flash, redirect, request, session, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -124,8 +124,19 @@ def _load_user(_request: object) -> SignedInUser | None:
     return SignedInUser(session_row=row, identity=row.identity, is_staff=row.is_staff)
 
 
+def _unauthorized():
+    """Send people who are not signed in to sign in, and back here afterwards."""
+    if "auth.login" not in current_app.view_functions:
+        abort(401)
+    target = request.full_path if request.query_string else request.path
+    if session.get("ended") in ("idle", "expired"):
+        flash("Your session ended. Please sign in again.", "info")
+    return redirect(url_for("auth.login", next=target))
+
+
 def init_app(app: Flask) -> None:
     login_manager.request_loader(_load_user)
+    login_manager.unauthorized_handler(_unauthorized)
     login_manager.session_protection = None  # the server-side session row is the protection
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."

@@ -1,0 +1,128 @@
+"""Server time of the transcript page for a physician with many credits.
+
+    .venv/bin/python benchmarks/transcript_page.py --credits 1000 --requests 30
+
+Renders /transcript in-process (no network) for a physician with N credits,
+half of them accepted by PARS with a board decision, and reports latency
+percentiles and throughput, next to a
+minimal Flask page served the same way on the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from flask import Flask  # noqa: E402
+
+from tests.conftest import create_database, drop_database, make_app, migrate  # noqa: E402
+from webapp.db import utcnow  # noqa: E402
+from webapp.extensions import db  # noqa: E402
+from webapp.models import (  # noqa: E402
+    Action,
+    Activity,
+    BoardCertification,
+    BoardCredit,
+    BoardStatus,
+    Completion,
+    Delivery,
+    DeliveryState,
+    Identity,
+    Learner,
+    License,
+    UserSession,
+)
+
+
+def seed(credits: int) -> str:
+    learner = Learner(source_id="bench", first_name="Bench", last_name="Mark",
+                      email="bench@example.org", degree="MD", npi="1234567893",
+                      birth_month_day="01-02")
+    learner.licenses.append(License(state="MI", number="4300000001"))
+    learner.board_certifications.append(BoardCertification(board="ABIM", board_id="1"))
+    db.session.add(learner)
+    activities = [Activity(source_id=f"A{i}", title=f"Activity {i}", accme_activity_id="202300001")
+                  for i in range(50)]
+    db.session.add_all(activities)
+    start = dt.date(2023, 7, 1)
+    for i in range(credits):
+        c = Completion(learner=learner, activity=activities[i % 50],
+                       completion_date=start + dt.timedelta(days=i), cme_credits=Decimal("1.00"),
+                       board_credits=[BoardCredit(board="ABIM", credit_type="Medical Knowledge",
+                                                  credits=Decimal("1.00"))])
+        db.session.add(c)
+        if i % 2 == 0:
+            d = Delivery(completion=c, action=Action.ADD, credit_id=f"ccid:0001234:{i}",
+                         state=DeliveryState.ACCEPTED, due_date=start, sent_at=utcnow(),
+                         settled_at=utcnow())
+            d.board_statuses.append(BoardStatus(board="ABIM", status="accepted"))
+            db.session.add(d)
+    identity = Identity(issuer="https://idp.bench", subject="bench", learner=learner)
+    db.session.add(identity)
+    db.session.flush()
+    token = secrets.token_urlsafe(32)
+    db.session.add(UserSession(id=hashlib.sha256(token.encode()).hexdigest(),
+                               identity_id=identity.id))
+    db.session.commit()
+    return token
+
+
+def measure(client, url: str, requests: int) -> list[float]:
+    client.get(url)  # warm up templates and caches
+    times = []
+    for _ in range(requests):
+        t0 = time.perf_counter()
+        response = client.get(url)
+        times.append(time.perf_counter() - t0)
+        assert response.status_code == 200, response.status_code
+    return times
+
+
+def report(name: str, times: list[float]) -> None:
+    ms = sorted(t * 1000 for t in times)
+    p95 = ms[min(len(ms) - 1, int(len(ms) * 0.95))]
+    print(f"{name:<28} median {statistics.median(ms):7.1f} ms   p95 {p95:7.1f} ms   "
+          f"{len(ms) / sum(times):8.1f} req/s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--credits", type=int, default=1000)
+    parser.add_argument("--requests", type=int, default=30)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = create_database(Path(tmp))
+        try:
+            app = make_app(url, SERVER_NAME=None)
+            migrate(app)
+            with app.app_context():
+                token = seed(args.credits)
+            client = app.test_client()
+            with client.session_transaction() as sess:
+                sess["sid"] = token
+            times = measure(client, "/transcript", args.requests)
+            minimal = Flask("minimal")
+            minimal.get("/")(lambda: "<!doctype html><title>ok</title><p>ok</p>")
+            base = measure(minimal.test_client(), "/", args.requests)
+            print(f"transcript of a physician with {args.credits} credits "
+                  f"({url.split(':', 1)[0]}), {args.requests} requests each:")
+            report(f"/transcript ({args.credits} credits)", times)
+            report("minimal Flask page", base)
+        finally:
+            with app.app_context():
+                db.engine.dispose()
+            drop_database(url)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""The demo data shows each case the portal must explain, with the right status."""
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from webapp.models import Learner
+
+
+@pytest.fixture
+def demo(runner, db_session):
+    result = runner.invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+
+    def learner(source_id):
+        return db_session.scalars(select(Learner).where(Learner.source_id == source_id)).one()
+
+    return learner
+
+
+@pytest.mark.parametrize("source_id,expected", [
+    ("demo-surgeon", ["Queued", "ABS (American Board of Surgery)", "Board reporting limit: "
+                      + f"{dt.date.today() + dt.timedelta(days=6):%b %-d, %Y}"]),
+    ("demo-opted-out", ["Withheld", "You chose not to share"]),
+    ("demo-missing-ids", ["Waiting for your details", "birth month and day",
+                          "NPI or a state license"]),
+    ("demo-internist", ["Not reportable", "when reporting to PARS began", "Not reportable yet",
+                        "not yet registered with PARS"]),
+    ("demo-np", ["Not reported", "physicians (MD and DO) only"]),
+])
+def test_each_demo_case_shows_its_status(demo, client, login_as, source_id, expected):
+    login_as(demo(source_id))
+    html = client.get("/transcript").get_data(as_text=True)
+    for text in expected:
+        assert text in html, text

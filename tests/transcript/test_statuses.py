@@ -1,0 +1,140 @@
+"""Each status a physician can see, worked out from the outbox and the rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from webapp.db import utcnow
+from webapp.models import Action, BoardStatus, Delivery, DeliveryState
+from webapp.pars.eligibility import Rules
+from webapp.statuses import Status
+from webapp.transcript.services import credit_row
+
+TODAY = dt.date(2026, 11, 27)
+RULES = Rules(reporting_start=dt.date(2023, 7, 1), year_close_month_day="03-31", board_days=30,
+              consent_default=True, today=TODAY)
+
+
+def delivery(session, completion, state, action=Action.ADD, **kw) -> Delivery:
+    credit_id = f"ccid:0001234:{completion.id}-{state}-{action}"
+    d = Delivery(completion=completion, action=action, credit_id=credit_id, state=state,
+                 due_date=TODAY, **kw)
+    session.add(d)
+    session.flush()
+    session.refresh(completion)
+    return d
+
+
+def row(completion, learner):
+    return credit_row(completion, learner, RULES)
+
+
+@pytest.mark.parametrize("case,expected", [
+    ({"date": dt.date(2023, 6, 30)}, Status.BEFORE_START),
+    ({"registered": False}, Status.NOT_REGISTERED),
+    ({"degree": "PA"}, Status.NOT_PHYSICIAN),
+    ({"date": dt.date(2025, 2, 1)}, Status.YEAR_CLOSED),
+    ({"consent_granted": False}, Status.OPTED_OUT),
+    ({"birth_month_day": None}, Status.MISSING_IDENTIFIER),
+    ({}, Status.QUEUED),
+])
+def test_statuses_before_sending(make, case, expected):
+    learner = make.learner(degree=case.get("degree", "MD"),
+                           **{k: v for k, v in case.items() if k in ("consent_granted", "birth_month_day")})
+    activity = make.activity(registered=case.get("registered", True))
+    completion = make.completion(learner, activity, date=case.get("date", TODAY - dt.timedelta(days=3)))
+    assert row(completion, learner).pars.status == expected
+
+
+def test_missing_identifier_names_which_and_links_to_profile(make):
+    learner = make.learner(birth_month_day=None, npi=None, licenses=[])
+    status = row(make.completion(learner), learner).pars
+    assert "birth month and day" in status.text and "NPI or a state license" in status.text
+    assert status.fix_on_profile
+
+
+@pytest.mark.parametrize("state,expected", [
+    (DeliveryState.QUEUED, Status.QUEUED),
+    (DeliveryState.SENDING, Status.VERIFYING),
+    (DeliveryState.UNKNOWN, Status.VERIFYING),
+    (DeliveryState.EXPORTED, Status.IN_BATCH),
+    (DeliveryState.SENT, Status.SENT),
+    (DeliveryState.ACCEPTED, Status.ACCEPTED),
+    (DeliveryState.REJECTED, Status.REJECTED),
+    (DeliveryState.FAILED, Status.FAILED),
+    (DeliveryState.HELD, Status.HELD),
+    (DeliveryState.REMOVED, Status.REMOVED),
+])
+def test_statuses_from_the_outbox(make, db_session, state, expected):
+    learner = make.learner()
+    completion = make.completion(learner)
+    delivery(db_session, completion, state, sent_at=utcnow(), settled_at=utcnow())
+    assert row(completion, learner).pars.status == expected
+
+
+def test_rejection_is_explained_with_what_to_do(make, db_session):
+    learner = make.learner()
+    completion = make.completion(learner)
+    delivery(db_session, completion, DeliveryState.REJECTED, error_code="LEARNER_NOT_MATCHED",
+             settled_at=utcnow())
+    status = row(completion, learner).pars
+    assert "could not match" in status.text
+    assert "profile" in status.action and status.fix_on_profile
+
+
+def test_sent_credit_stays_accepted_after_opting_out(make, db_session):
+    learner = make.learner(consent_granted=False)
+    completion = make.completion(learner)
+    delivery(db_session, completion, DeliveryState.ACCEPTED, settled_at=utcnow())
+    assert row(completion, learner).pars.status == Status.ACCEPTED
+
+
+def test_correction_under_way(make, db_session):
+    learner = make.learner()
+    completion = make.completion(learner)
+    old = delivery(db_session, completion, DeliveryState.ACCEPTED, settled_at=utcnow())
+    delivery(db_session, completion, DeliveryState.QUEUED, action=Action.DELETE, withdraws_id=old.id)
+    assert row(completion, learner).pars.status == Status.CORRECTING
+
+
+@pytest.mark.parametrize("decision,expected", [
+    (None, Status.BOARD_PENDING), ("pending", Status.BOARD_PENDING),
+    ("accepted", Status.BOARD_ACCEPTED), ("rejected", Status.BOARD_REJECTED),
+])
+def test_board_decisions(make, db_session, decision, expected):
+    learner = make.learner()
+    make.board(learner, "ABIM", "123456")
+    completion = make.completion(learner, board_lines=[("ABIM", "Medical Knowledge", "1")])
+    d = delivery(db_session, completion, DeliveryState.ACCEPTED, settled_at=utcnow())
+    if decision:
+        db_session.add(BoardStatus(delivery=d, board="ABIM", status=decision,
+                                   message="ID not found" if decision == "rejected" else None))
+        db_session.flush()
+        db_session.refresh(d)
+    result = row(completion, learner)
+    assert [b.status for b in result.boards] == [expected]
+    if decision == "rejected":
+        assert "ID not found" in result.boards[0].text
+
+
+def test_board_credit_waiting_shows_the_30_day_limit(make):
+    learner = make.learner()
+    make.board(learner, "ABS", None)
+    completion = make.completion(learner, date=TODAY - dt.timedelta(days=24),
+                                 board_lines=[("ABS", "Accredited CME", "2")])
+    result = row(completion, learner)
+    assert result.pars.status == Status.QUEUED
+    assert result.boards[0].status == Status.QUEUED
+    assert result.boards[0].deadline == TODAY + dt.timedelta(days=6)
+
+
+def test_missing_board_id_blocks_with_the_board_named(make):
+    learner = make.learner()
+    make.board(learner, "ABIM", None)
+    completion = make.completion(learner, board_lines=[("ABIM", "Medical Knowledge", "1")])
+    result = row(completion, learner)
+    assert result.pars.status == Status.MISSING_IDENTIFIER
+    assert "board ID for ABIM" in result.pars.text
+    assert result.boards[0].status == Status.MISSING_IDENTIFIER

@@ -1,0 +1,323 @@
+"""The physician's transcript: completions, totals, and each credit's delivery status.
+
+Everything a page needs is loaded in a fixed number of queries, however many
+credits the physician has; statuses are worked out in memory from the outbox
+rows and the eligibility rules the engine applies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from webapp.domain import BOARDS
+from webapp.models import (
+    Action,
+    Completion,
+    Delivery,
+    DeliveryState,
+    Learner,
+)
+from webapp.pars.eligibility import Assessment, Blocker, Rules, assess
+from webapp.statuses import CATALOG, Status, StatusInfo, rejection
+
+PARS_DESTINATION = "PARS / CME Passport"
+
+_IDENTIFIER_WORDS = {
+    Blocker.MISSING_BIRTH_DATE: "birth month and day",
+    Blocker.MISSING_LICENSE_OR_NPI: "NPI or a state license",
+    Blocker.MISSING_BOARD_ID: "board ID",
+}
+
+
+@dataclass(frozen=True)
+class DestinationStatus:
+    """Where one credit stands with one destination (PARS, or a certifying board)."""
+
+    destination: str
+    status: Status
+    #: One or two plain sentences: what happened, and what happens next.
+    text: str
+    #: The date of the step shown (sent, accepted, ...), if any.
+    on: dt.date | None = None
+    #: What the physician can do, if anything.
+    action: str | None = None
+    #: Whether the physician can fix it on their profile.
+    fix_on_profile: bool = False
+    #: Board deadline shown with queued and waiting credit.
+    deadline: dt.date | None = None
+
+    @property
+    def info(self) -> StatusInfo:
+        return CATALOG[self.status]
+
+
+@dataclass
+class CreditRow:
+    completion: Completion
+    pars: DestinationStatus
+    boards: list[DestinationStatus]
+
+    @property
+    def statuses(self) -> list[DestinationStatus]:
+        return [self.pars, *self.boards]
+
+
+@dataclass
+class Filters:
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    #: ``""`` for all credit, ``"AMA"`` for AMA PRA Category 1 only, or a board code.
+    credit_type: str = ""
+
+    def matches(self, completion: Completion) -> bool:
+        if self.date_from and completion.completion_date < self.date_from:
+            return False
+        if self.date_to and completion.completion_date > self.date_to:
+            return False
+        if self.credit_type == "AMA":
+            return completion.cme_credits > 0
+        if self.credit_type:
+            return self.credit_type in completion.boards
+        return True
+
+    @property
+    def active(self) -> bool:
+        return bool(self.date_from or self.date_to or self.credit_type)
+
+
+@dataclass
+class Transcript:
+    learner: Learner
+    rows: list[CreditRow]
+    filters: Filters
+    #: How many credits the physician has in all, before filtering.
+    total_count: int
+    ama_total: Decimal = Decimal(0)
+    #: board -> credit type -> total.
+    board_totals: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+
+    @property
+    def board_sums(self) -> dict[str, Decimal]:
+        return {b: sum(t.values(), Decimal(0)) for b, t in self.board_totals.items()}
+
+    @property
+    def only_before_reporting(self) -> bool:
+        return bool(self.rows) and all(r.pars.status == Status.BEFORE_START for r in self.rows)
+
+
+def load_completions(session: Session, learner_id: int) -> list[Completion]:
+    """All of a learner's completions with what their statuses need, newest first."""
+    return list(session.execute(
+        select(Completion)
+        .where(Completion.learner_id == learner_id)
+        .options(
+            joinedload(Completion.activity),
+            selectinload(Completion.board_credits),
+            selectinload(Completion.deliveries).selectinload(Delivery.board_statuses),
+        )
+        .order_by(Completion.completion_date.desc(), Completion.id.desc())
+    ).scalars())
+
+
+def load_learner(session: Session, learner_id: int) -> Learner:
+    return session.execute(
+        select(Learner)
+        .where(Learner.id == learner_id)
+        .options(selectinload(Learner.licenses), selectinload(Learner.board_certifications))
+    ).scalar_one()
+
+
+def build(session: Session, learner_id: int, rules: Rules, filters: Filters | None = None,
+          frequency: str = "on the regular schedule") -> Transcript:
+    filters = filters or Filters()
+    learner = load_learner(session, learner_id)
+    completions = load_completions(session, learner_id)
+    transcript = Transcript(learner=learner, rows=[], filters=filters,
+                            total_count=len(completions))
+    totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for completion in completions:
+        if not filters.matches(completion):
+            continue
+        transcript.rows.append(credit_row(completion, learner, rules, frequency))
+        transcript.ama_total += completion.cme_credits
+        for line in completion.board_credits:
+            totals[line.board][line.credit_type] += line.credits
+    transcript.board_totals = {b: dict(t) for b, t in sorted(totals.items())}
+    return transcript
+
+
+def find_credit(session: Session, learner_id: int, completion_id: int) -> Completion | None:
+    """The completion, only if it belongs to ``learner_id``."""
+    return session.execute(
+        select(Completion)
+        .where(Completion.id == completion_id, Completion.learner_id == learner_id)
+        .options(
+            joinedload(Completion.activity),
+            selectinload(Completion.board_credits),
+            selectinload(Completion.deliveries).selectinload(Delivery.board_statuses),
+            selectinload(Completion.deliveries).selectinload(Delivery.events),
+        )
+    ).scalar_one_or_none()
+
+
+# --- statuses -------------------------------------------------------------------------------
+
+
+def _current(deliveries: list[Delivery]) -> tuple[Delivery | None, Delivery | None]:
+    """The newest add that still counts, and a pending delete (a correction under way)."""
+    adds = [d for d in deliveries if d.action == Action.ADD and d.state != DeliveryState.CANCELLED]
+    pending_delete = next(
+        (d for d in reversed(deliveries) if d.action == Action.DELETE and d.state in (
+            DeliveryState.QUEUED, DeliveryState.SENDING, DeliveryState.UNKNOWN,
+            DeliveryState.EXPORTED, DeliveryState.HELD)),
+        None,
+    )
+    return (adds[-1] if adds else None), pending_delete
+
+
+def _date(value: dt.datetime | None) -> dt.date | None:
+    return value.date() if value else None
+
+
+def credit_row(completion: Completion, learner: Learner, rules: Rules,
+               frequency: str = "on the regular schedule") -> CreditRow:
+    current, pending_delete = _current(completion.deliveries)
+    pars = pars_status(completion, learner, rules, current, pending_delete, frequency)
+    boards = [board_status(completion, learner, rules, board, current, pars)
+              for board in completion.boards]
+    return CreditRow(completion, pars, boards)
+
+
+def pars_status(
+    completion: Completion, learner: Learner, rules: Rules, current: Delivery | None,
+    pending_delete: Delivery | None, frequency: str = "on the regular schedule",
+) -> DestinationStatus:
+    def status(code: Status, text: str, **kw) -> DestinationStatus:
+        return DestinationStatus(PARS_DESTINATION, code, text, **kw)
+
+    deadline = rules.board_deadline(completion.completion_date) if completion.board_credits else None
+    state = current.state if current else None
+
+    if state in (None, DeliveryState.QUEUED):
+        result = assess(completion, learner, rules)
+        if result.blockers:
+            return _blocked(result, rules, completion, deadline)
+        if pending_delete is not None:
+            return status(Status.CORRECTING, "The record in PARS is being replaced with the "
+                          "corrected credit: the old record is removed first, then the new one "
+                          "is sent.", deadline=deadline)
+        return status(Status.QUEUED, f"Ready to send. Credits are sent to PARS {frequency}.",
+                      deadline=deadline)
+    if pending_delete is not None:
+        return status(Status.CORRECTING, "This credit changed after it was reported. The old "
+                      "record is being removed from PARS and the corrected one sent.",
+                      on=_date(pending_delete.created_at))
+    if state in (DeliveryState.SENDING, DeliveryState.UNKNOWN):
+        return status(Status.VERIFYING, "It was sent, and we are confirming with PARS that it "
+                      "arrived. It will not be sent twice.", on=_date(current.sent_at),
+                      deadline=deadline)
+    if state == DeliveryState.EXPORTED:
+        return status(Status.IN_BATCH, "It is in a file CME staff are uploading to PARS.",
+                      on=_date(current.updated_at), deadline=deadline)
+    if state == DeliveryState.SENT:
+        return status(Status.SENT, "CME staff uploaded it to PARS. It appears in CME Passport "
+                      "once PARS has processed the upload.", on=_date(current.sent_at))
+    if state == DeliveryState.ACCEPTED:
+        return status(Status.ACCEPTED, "PARS accepted it: it is in CME Passport and visible to "
+                      "licensing boards that collaborate with ACCME.",
+                      on=_date(current.settled_at or current.sent_at))
+    if state == DeliveryState.REJECTED:
+        why = rejection(current.error_code)
+        return status(Status.REJECTED, why.meaning, on=_date(current.settled_at),
+                      action=why.action, fix_on_profile=why.physician_can_fix)
+    if state == DeliveryState.FAILED:
+        return status(Status.FAILED, "PARS did not answer after several tries. CME staff have "
+                      "been alerted and will send it again; nothing for you to do.",
+                      on=_date(current.updated_at), deadline=deadline)
+    if state == DeliveryState.HELD:
+        return status(Status.HELD, "CME staff are holding this credit back while they check "
+                      "something. Contact support if you have questions.",
+                      on=_date(current.updated_at), deadline=deadline)
+    # REMOVED (and anything newer left unknown to this page): no record in PARS now.
+    return status(Status.REMOVED, "It was removed from PARS, for example after the credit was "
+                  "corrected or withdrawn.", on=_date(current.settled_at))
+
+
+def _blocked(result: Assessment, rules: Rules, completion: Completion,
+             deadline: dt.date | None) -> DestinationStatus:
+    first = result.first
+    d = PARS_DESTINATION
+    if first == Blocker.BEFORE_START:
+        return DestinationStatus(d, Status.BEFORE_START, (
+            f"Earned before {rules.reporting_start:%B %-d, %Y}, when reporting to PARS began. "
+            "It stays on this transcript, which you can download for your board."))
+    if first == Blocker.NOT_PHYSICIAN:
+        return DestinationStatus(d, Status.NOT_PHYSICIAN, (
+            "PARS records credit for physicians (MD and DO) only. It stays on this transcript."))
+    if first == Blocker.NOT_REGISTERED:
+        return DestinationStatus(d, Status.NOT_REGISTERED, (
+            "The activity is not yet registered with PARS. CME staff register it, then your "
+            "credit is sent; nothing for you to do."), deadline=deadline)
+    if first == Blocker.YEAR_CLOSED:
+        closed = rules.year_closes(completion.completion_date)
+        return DestinationStatus(d, Status.YEAR_CLOSED, (
+            f"PARS stopped accepting credit for {completion.completion_date.year} on "
+            f"{closed:%B %-d, %Y}. It stays on this transcript, which you can download."),
+            action="Contact CME support if you need this credit reported.")
+    if first == Blocker.OPTED_OUT:
+        return DestinationStatus(d, Status.OPTED_OUT, (
+            "You chose not to share your credit, so it is not sent. If you share again, it is "
+            "sent within the reporting rules."), action="Change your sharing choice",
+            fix_on_profile=True, deadline=deadline)
+    missing = ", ".join(_IDENTIFIER_WORDS[b] for b in result.missing)
+    if Blocker.MISSING_BOARD_ID in result.missing:
+        missing = missing.replace("board ID", "board ID for " + ", ".join(result.boards_missing_id))
+    return DestinationStatus(d, Status.MISSING_IDENTIFIER, (
+        f"PARS needs your {missing} to match this credit to you. It is sent as soon as you "
+        "add it."), action=f"Add your {missing}", fix_on_profile=True, deadline=deadline)
+
+
+def board_status(completion: Completion, learner: Learner, rules: Rules, board: str,
+                 current: Delivery | None, pars: DestinationStatus) -> DestinationStatus:
+    name = f"{board} ({BOARDS.get(board, board)})"
+    deadline = rules.board_deadline(completion.completion_date)
+    if pars.status == Status.ACCEPTED and current is not None:
+        decision = next((s for s in current.board_statuses if s.board == board), None)
+        if decision is not None and decision.status == "accepted":
+            return DestinationStatus(name, Status.BOARD_ACCEPTED,
+                                     f"{board} accepted the credit for your certification.",
+                                     on=_date(decision.updated_at))
+        if decision is not None and decision.status == "rejected":
+            return DestinationStatus(
+                name, Status.BOARD_REJECTED,
+                f"{board} did not accept the record" + (f": {decision.message}" if
+                                                        decision.message else "."),
+                on=_date(decision.updated_at),
+                action="Check your board ID and name on your profile; once corrected, the "
+                       "credit is sent again.", fix_on_profile=True)
+        return DestinationStatus(name, Status.BOARD_PENDING, (
+            f"PARS passed the credit to {board}. Boards usually decide within a day or two."),
+            on=pars.on)
+    if pars.status == Status.SENT:
+        return DestinationStatus(name, Status.BOARD_PENDING, (
+            f"Uploaded to PARS for {board}. The board's decision shows in CME Passport."),
+            on=pars.on)
+    if pars.status in (Status.QUEUED, Status.VERIFYING, Status.IN_BATCH, Status.CORRECTING,
+                       Status.HELD, Status.FAILED):
+        return DestinationStatus(name, pars.status, f"Goes to {board} through PARS. "
+                                 + pars.text, on=pars.on, deadline=deadline)
+    # Blocked, rejected or removed: the board gets nothing until PARS does.
+    return DestinationStatus(name, pars.status, pars.text, on=pars.on, action=pars.action,
+                             fix_on_profile=pars.fix_on_profile,
+                             deadline=None if pars.status in _NO_DEADLINE else deadline)
+
+
+#: Statuses for which a board deadline means nothing to the physician.
+_NO_DEADLINE = frozenset({Status.BEFORE_START, Status.NOT_PHYSICIAN, Status.YEAR_CLOSED,
+                          Status.REMOVED})
