@@ -1,0 +1,102 @@
+"""Forms for the sharing permission and the identifiers PARS needs."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import FieldList, FormField, HiddenField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import AnyOf, Length, Optional, ValidationError
+
+from webapp.domain import BOARDS, US_STATES, month_day_is_valid, npi_is_valid
+
+MONTHS = ("January February March April May June July August September October November "
+          "December").split()
+#: Empty rows offered for adding a license or a board, so the form works without JavaScript.
+SPARE_ROWS = 1
+
+
+class SharingForm(FlaskForm):
+    #: ``yes`` to share, ``no`` to opt out.
+    share = HiddenField(validators=[AnyOf(["yes", "no"], message="Choose whether to share.")])
+    #: Set on the confirmation page; opting out takes two steps.
+    confirmed = HiddenField(default="")
+
+
+class _Row(FlaskForm):
+    class Meta:
+        csrf = False  # the enclosing form carries the token
+
+
+class LicenseRow(_Row):
+    state = SelectField("State", choices=[SelectChoice("", "—")]
+                        + [SelectChoice(s, s) for s in sorted(US_STATES)], default="")
+    number = StringField("License number", validators=[Optional(), Length(max=64)],
+                         filters=[lambda v: v.strip() if v else v])
+
+    def validate_state(self, field):
+        # Checked on the state: an empty number stops its own validators (Optional).
+        if bool(field.data) != bool(self.number.data):
+            raise ValidationError("Enter both the state and the license number, or neither.")
+
+
+class BoardRow(_Row):
+    board = SelectField("Board", choices=[SelectChoice("", "—")]
+                        + [SelectChoice(code, f"{code} – {name}") for code, name in BOARDS.items()],
+                        default="")
+    board_id = StringField("Board ID", validators=[Optional(), Length(max=64)],
+                           filters=[lambda v: v.strip() if v else v])
+
+    def validate_board_id(self, field):
+        if field.data and not self.board.data:
+            raise ValidationError("Choose the board this ID belongs to.")
+
+
+class IdentifiersForm(FlaskForm):
+    npi = StringField("NPI (National Provider Identifier)", validators=[Optional()],
+                      filters=[lambda v: v.replace(" ", "").strip() if v else v])
+    birth_month = SelectField("Month", choices=[SelectChoice("", "—")]
+                              + [SelectChoice(f"{i:02d}", m) for i, m in enumerate(MONTHS, 1)],
+                              default="")
+    birth_day = SelectField("Day", choices=[SelectChoice("", "—")]
+                            + [SelectChoice(f"{d:02d}", str(d)) for d in range(1, 32)], default="")
+    licenses = FieldList(FormField(LicenseRow), min_entries=1)
+    boards = FieldList(FormField(BoardRow), min_entries=1)
+
+    def validate_npi(self, field):
+        if field.data and not npi_is_valid(field.data):
+            raise ValidationError("This is not a valid NPI: it has 10 digits and the last one is a "
+                                  "check digit. Copy it from your NPPES record.")
+
+    def validate_birth_day(self, field):
+        month, day = self.birth_month.data, field.data
+        if bool(month) != bool(day):
+            raise ValidationError("Choose both the month and the day of your birth, or neither.")
+        if month and not month_day_is_valid(f"{month}-{day}"):
+            raise ValidationError(f"{MONTHS[int(month) - 1]} has no day {int(day)}.")
+
+    def validate_boards(self, field):
+        seen = set()
+        for row in field.entries:
+            board = row.form.board.data
+            if board and board in seen:
+                raise ValidationError(f"{board} is listed twice; keep one entry per board.")
+            seen.add(board)
+
+    @property
+    def birth_month_day(self) -> str | None:
+        if self.birth_month.data and self.birth_day.data:
+            return f"{self.birth_month.data}-{self.birth_day.data}"
+        return None
+
+    def license_pairs(self) -> list[tuple[str, str]]:
+        pairs = []
+        for row in self.licenses.entries:
+            if row.form.state.data and row.form.number.data:
+                pair = (row.form.state.data, row.form.number.data)
+                if pair not in pairs:
+                    pairs.append(pair)
+        return pairs
+
+    def board_pairs(self) -> list[tuple[str, str | None]]:
+        return [(row.form.board.data, row.form.board_id.data or None)
+                for row in self.boards.entries if row.form.board.data]

@@ -1,0 +1,100 @@
+"""Consent and identifier changes: the rules, the history, the audit trail.
+
+Views and staff tools call these; they flush and leave the commit to the caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from webapp import audit
+from webapp.db import utcnow
+from webapp.models import BoardCertification, ConsentEvent, ConsentSource, Learner, License
+
+
+def set_consent(
+    session: Session, learner: Learner, granted: bool, *, source: str,
+    actor: str, actor_identity_id: int | None = None, wording_version: str | None = None,
+    note: str | None = None,
+) -> ConsentEvent | None:
+    """Record a sharing decision. Returns the new history entry, or None if nothing changed."""
+    if learner.consent_granted is granted and learner.consent_source is not None:
+        return None
+    event = ConsentEvent(learner_id=learner.id, granted=granted, source=source,
+                         actor_identity_id=actor_identity_id, wording_version=wording_version,
+                         note=note)
+    session.add(event)
+    learner.consent_granted = granted
+    learner.consent_source = source
+    learner.consent_changed_at = utcnow()
+    session.flush()
+    audit.record("consent.granted" if granted else "consent.withdrawn", actor=actor,
+                 subject_type="learner", subject_id=learner.id, session=session,
+                 source=source, consent_event=event.id, wording_version=wording_version)
+    return event
+
+
+@dataclass(frozen=True)
+class IdentifierChange:
+    #: Names of what changed (never the values: they go to the audit log).
+    fields: tuple[str, ...]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.fields)
+
+
+def update_identifiers(
+    session: Session, learner: Learner, *, npi: str | None, birth_month_day: str | None,
+    licenses: list[tuple[str, str]], boards: list[tuple[str, str | None]], actor: str,
+) -> IdentifierChange:
+    """Replace the learner's identifiers with the given (already validated) values."""
+    changed: list[str] = []
+    if (learner.npi or None) != (npi or None):
+        learner.npi = npi or None
+        changed.append("npi")
+    if (learner.birth_month_day or None) != (birth_month_day or None):
+        learner.birth_month_day = birth_month_day or None
+        changed.append("birth_month_day")
+
+    current = {(lic.state, lic.number): lic for lic in learner.licenses}
+    wanted = set(licenses)
+    if set(current) != wanted:
+        for key, lic in current.items():
+            if key not in wanted:
+                learner.licenses.remove(lic)
+        for state, number in licenses:
+            if (state, number) not in current:
+                learner.licenses.append(License(state=state, number=number))
+        changed.append("licenses")
+
+    certs = {c.board: c for c in learner.board_certifications}
+    wanted_boards = dict(boards)
+    if {b: c.board_id for b, c in certs.items()} != wanted_boards:
+        for board, cert in certs.items():
+            if board not in wanted_boards:
+                learner.board_certifications.remove(cert)
+            elif cert.board_id != wanted_boards[board]:
+                cert.board_id = wanted_boards[board]
+        for board, board_id in boards:
+            if board not in certs:
+                learner.board_certifications.append(
+                    BoardCertification(board=board, board_id=board_id))
+        changed.append("board_certifications")
+
+    if changed:
+        learner.identifiers_changed_at = utcnow()
+        session.flush()
+        audit.record("identifiers.updated", actor=actor, subject_type="learner",
+                     subject_id=learner.id, session=session, fields=changed)
+    return IdentifierChange(tuple(changed))
+
+
+def source_words(source: str) -> str:
+    return {
+        ConsentSource.PHYSICIAN: "You, on this site",
+        ConsentSource.STAFF: "CME staff, on your behalf",
+        ConsentSource.IMPORT: "Imported from the learning system",
+    }.get(source, source)

@@ -1,0 +1,109 @@
+"""The profile: the sharing permission, its history, and the identifiers PARS needs."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from webapp.consent import services
+from webapp.consent.forms import SPARE_ROWS, IdentifiersForm, SharingForm
+from webapp.domain import BOARDS
+from webapp.extensions import db
+from webapp.models import ConsentSource, Learner
+from webapp.transcript.views import physician_required
+
+bp = Blueprint("consent", __name__)
+
+
+def _learner() -> Learner:
+    return db.session.execute(
+        select(Learner)
+        .where(Learner.id == current_user.learner_id)
+        .options(selectinload(Learner.licenses), selectinload(Learner.board_certifications),
+                 selectinload(Learner.consent_events))
+    ).scalar_one()
+
+
+def _identifiers_form(learner: Learner) -> IdentifiersForm:
+    month, _, day = (learner.birth_month_day or "").partition("-")
+    licenses = [{"state": lic.state, "number": lic.number} for lic in learner.licenses]
+    boards = [{"board": c.board, "board_id": c.board_id or ""} for c in learner.board_certifications]
+    return IdentifiersForm(formdata=None, data={
+        "npi": learner.npi or "", "birth_month": month, "birth_day": day,
+        "licenses": licenses + [{}] * SPARE_ROWS, "boards": boards + [{}] * SPARE_ROWS,
+    })
+
+
+def _render(learner: Learner, identifiers: IdentifiersForm | None = None, status: int = 200):
+    return render_template(
+        "consent/profile.html",
+        learner=learner,
+        shares=learner.shares(current_app.config["CONSENT_DEFAULT"]),
+        chosen=learner.consent_source in ConsentSource.PERSONAL,
+        sharing=SharingForm(),
+        identifiers=identifiers or _identifiers_form(learner),
+        history=list(reversed(learner.consent_events)),
+        source_words=services.source_words,
+        boards=BOARDS,
+    ), status
+
+
+@bp.get("/profile")
+@physician_required
+def profile():
+    return _render(_learner())
+
+
+@bp.post("/profile/sharing")
+@physician_required
+def sharing():
+    learner = _learner()
+    form = SharingForm()
+    if not form.validate():
+        flash("Choose whether to share your credit.", "error")
+        return redirect(url_for(".profile"))
+    granted = form.share.data == "yes"
+    if not granted and form.confirmed.data != "yes":
+        # Opting out takes a second, informed step.
+        return render_template("consent/confirm_opt_out.html", learner=learner,
+                               form=SharingForm(formdata=None, share="no", confirmed="yes"),
+                               boards=BOARDS)
+    event = services.set_consent(
+        db.session, learner, granted, source=ConsentSource.PHYSICIAN, actor=current_user.actor,
+        actor_identity_id=current_user.identity.id,
+        wording_version=current_app.config["CONSENT_WORDING_VERSION"],
+    )
+    db.session.commit()
+    if event is None:
+        flash("Your sharing choice was already recorded; nothing changed.", "info")
+    elif granted:
+        flash("Thank you: your credit will be shared with PARS and CME Passport. Credit that was "
+              "held back is sent in the next transmission.", "success")
+    else:
+        flash("You opted out: from now on your credit is not sent to PARS. Credit already sent "
+              "stays there.", "success")
+    return redirect(url_for(".profile") + "#sharing")
+
+
+@bp.post("/profile/identifiers")
+@physician_required
+def identifiers():
+    learner = _learner()
+    form = IdentifiersForm()
+    if not form.validate():
+        flash("Nothing was saved: please correct the fields marked below.", "error")
+        return _render(learner, form, 422)
+    change = services.update_identifiers(
+        db.session, learner, npi=form.npi.data or None, birth_month_day=form.birth_month_day,
+        licenses=form.license_pairs(), boards=form.board_pairs(), actor=current_user.actor,
+    )
+    db.session.commit()
+    if change.changed:
+        flash("Your details were saved. Credit that was waiting for them is sent in the next "
+              "transmission.", "success")
+    else:
+        flash("Nothing changed.", "info")
+    return redirect(url_for(".profile") + "#identifiers")
+
