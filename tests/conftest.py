@@ -77,6 +77,8 @@ def make_app(database_url: str, **overrides) -> Flask:
         "SQLALCHEMY_RECORD_QUERIES": True,
         "SERVER_NAME": "portal.test",
         "PARS_API_URL": "",
+        # Limits count across the whole suite otherwise; tests/test_security.py turns them on.
+        "RATELIMIT_ENABLED": False,
     }
     config.update(overrides)
     return create_app(config)

@@ -117,6 +117,12 @@ def load(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(get("SESSION_COOKIE_SECURE"), production),
         "WTF_CSRF_TIME_LIMIT": None,
+        # Rate limits (Flask-Limiter syntax); storage shared between instances in production.
+        "RATELIMIT_ENABLED": _bool(get("RATELIMIT_ENABLED"), True),
+        "RATELIMIT_STORAGE_URI": get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_DEFAULT": get("RATELIMIT_POSTS", "30 per minute"),
+        "RATELIMIT_SIGNIN": get("RATELIMIT_SIGNIN", "20 per minute"),
+        "RATELIMIT_HEADERS_ENABLED": True,
         "FAQ_DIR": get("FAQ_DIR", str(ROOT / "content" / "faq")),
         "TEMPLATES_AUTO_RELOAD": not production,
     }
