@@ -36,7 +36,7 @@ def check_headers(response, private: bool):
 
 def test_every_route_sends_security_headers_signed_out(app, client):
     seen = 0
-    for endpoint, url in _urls(app):
+    for _endpoint, url in _urls(app):
         response = client.get(url)
         check_headers(response, private=url.startswith(("/transcript", "/profile", "/staff")))
         response.close()
@@ -48,7 +48,7 @@ def test_every_route_sends_security_headers_signed_in(app, client, login_as, mak
     learner = make.learner()
     make.completion(learner)
     login_as(learner)
-    for endpoint, url in _urls(app):
+    for _endpoint, url in _urls(app):
         response = client.get(url)
         check_headers(response, private=not url.startswith("/static/"))
         response.close()
