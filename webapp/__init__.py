@@ -45,9 +45,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     import webapp.audit  # noqa: F401  (registers the append-only guard)
 
     _register_features(app)
-    from webapp import security
+    from webapp import logs, security
 
     security.init_app(app)
+    logs.configure(app)
     _register_errors(app)
     _register_template_helpers(app)
     return app

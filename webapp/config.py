@@ -123,6 +123,8 @@ def load(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "RATELIMIT_DEFAULT": get("RATELIMIT_POSTS", "30 per minute"),
         "RATELIMIT_SIGNIN": get("RATELIMIT_SIGNIN", "20 per minute"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        "LOG_FORMAT": get("LOG_FORMAT", ""),
+        "LOG_LEVEL": get("LOG_LEVEL", "INFO"),
         "FAQ_DIR": get("FAQ_DIR", str(ROOT / "content" / "faq")),
         "TEMPLATES_AUTO_RELOAD": not production,
     }

@@ -1,0 +1,21 @@
+"""Request logs are structured and carry no personal identifiers or query strings."""
+
+import json
+import logging
+
+from webapp.logs import JSONFormatter
+
+
+def test_request_log_has_no_query_string_or_identifiers(client, login_as, make, caplog):
+    learner = make.learner(first_name="Zelda", last_name="Quist", email="zelda@example.org")
+    identity = login_as(learner)
+    with caplog.at_level(logging.INFO, logger="webapp.request"):
+        response = client.get("/transcript?date_from=2024-01-01")
+    record = next(r for r in caplog.records if r.name == "webapp.request")
+    line = JSONFormatter().format(record)
+    entry = json.loads(line)
+    assert entry["path"] == "/transcript" and entry["status"] == 200
+    assert entry["identity_id"] == identity.id
+    assert entry["request_id"] == response.headers["X-Request-ID"]
+    for secret in ("2024-01-01", "Zelda", "Quist", "zelda@example.org", learner.npi):
+        assert secret not in line
