@@ -16,7 +16,9 @@ log = logging.getLogger(__name__)
 
 #: Feature packages: each may have ``views.py`` with a blueprint ``bp`` and ``cli.py``
 #: with a list of click ``commands``.
-FEATURES = ("main", "auth", "transcript", "consent", "faq", "staff", "pars", "credits")
+FEATURES = (
+    "main", "auth", "transcript", "consent", "faq", "support", "staff", "pars", "credits",
+)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

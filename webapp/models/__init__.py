@@ -17,10 +17,12 @@ from webapp.models.delivery import (
     EngineRun,
 )
 from webapp.models.people import BoardCertification, ConsentEvent, ConsentSource, Learner, License
+from webapp.models.support import RequestKind, RequestState, SupportRequest
 
 __all__ = [
     "IN_FLIGHT", "NEEDS_ATTENTION", "Action", "Activity", "AuditEvent", "Batch", "BatchKind",
     "BatchState", "BoardCertification", "BoardCredit", "BoardStatus", "Completion",
     "ConsentEvent", "ConsentSource", "Delivery", "DeliveryEvent", "DeliveryState", "EngineRun",
-    "Identity", "ImportRow", "Learner", "License", "UserSession",
+    "Identity", "ImportRow", "Learner", "License", "RequestKind", "RequestState", "SupportRequest",
+    "UserSession",
 ]

@@ -1,0 +1,1 @@
+"""Reports of missing or wrong credit from physicians, and staff answers."""
