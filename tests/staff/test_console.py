@@ -1,0 +1,159 @@
+"""The staff console: access, dashboard, look-up, consent on behalf, reports; all audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from sqlalchemy import select
+
+from webapp.models import (
+    Action,
+    AuditEvent,
+    ConsentEvent,
+    Delivery,
+    DeliveryState,
+    EngineRun,
+    RequestKind,
+    SupportRequest,
+)
+from webapp.support.services import open_request
+
+
+def staff_urls(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("staff."):
+            url = rule.rule
+            for arg in rule.arguments:
+                url = re.sub(rf"<(?:[a-z]+:)?{arg}>", "1", url)
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                yield method, url
+
+
+def test_every_staff_route_refuses_physicians_and_strangers(app, client, login_as, make):
+    routes = list(staff_urls(app))
+    assert len(routes) >= 8
+    for method, url in routes:  # signed out
+        response = client.open(url, method=method, data={"csrf_token": client.csrf_token()})
+        assert response.status_code in (302, 401), (method, url)
+    login_as(make.learner())
+    for method, url in routes:
+        response = client.open(url, method=method, data={"csrf_token": client.csrf_token()})
+        assert response.status_code == 403, (method, url)
+
+
+def test_staff_posts_need_csrf(client, login_as, make, db_session):
+    learner = make.learner()
+    login_as(None, staff=True)
+    response = client.post(f"/staff/physicians/{learner.id}/consent",
+                           data={"granted": "no", "note": "form"}, csrf=False)
+    assert response.status_code == 400
+    assert db_session.scalars(select(ConsentEvent)).all() == []
+
+
+def delivery(db_session, completion, state, due, **kw):
+    d = Delivery(completion=completion, action=Action.ADD, credit_id=f"ccid:0001234:{completion.id}",
+                 state=state, due_date=due, has_board_credit=True, **kw)
+    db_session.add(d)
+    db_session.flush()
+    return d
+
+
+def test_dashboard_counts_deadlines_and_runs(client, login_as, make, db_session):
+    today = dt.date.today()
+    surgeon = make.learner(first_name="Morgan", last_name="Hale")
+    near = make.completion(surgeon, make.activity(title="Trauma Rounds"),
+                           date=today - dt.timedelta(days=26),
+                           board_lines=[("ABS", "Accredited CME", "1")])
+    late = make.completion(surgeon, make.activity(title="Late Course"),
+                           date=today - dt.timedelta(days=40),
+                           board_lines=[("ABS", "Accredited CME", "1")])
+    far = make.completion(surgeon, make.activity(title="Far Course"), date=today,
+                          board_lines=[("ABS", "Accredited CME", "1")])
+    delivery(db_session, near, DeliveryState.QUEUED, today + dt.timedelta(days=4))
+    delivery(db_session, late, DeliveryState.REJECTED, today - dt.timedelta(days=10),
+             error_code="LEARNER_NOT_MATCHED")
+    delivery(db_session, far, DeliveryState.QUEUED, today + dt.timedelta(days=30))
+    db_session.add(EngineRun(kind="transmit", outcome="attention", message="1 rejected",
+                             finished_at=dt.datetime.now(dt.UTC)))
+    db_session.flush()
+    login_as(None, staff=True)
+    html = client.get("/staff/").get_data(as_text=True)
+    assert "Trauma Rounds" in html and "Late Course" in html and "Far Course" not in html
+    assert html.index("Late Course") < html.index("Trauma Rounds")  # most urgent first
+    assert "(passed)" in html
+    assert "1 rejected" in html and "attention" in html
+    assert "1</strong> record(s) need attention" in html
+    attention = client.get("/staff/attention").get_data(as_text=True)
+    assert "Late Course" in attention and "Physician: fix an identifier" in attention
+
+
+@pytest.mark.parametrize("query", ["hale", "Morgan Hale", "morgan.h@example.org", "NPI", "L-ID"])
+def test_look_up_by_name_email_npi_or_learner_id(client, login_as, make, db_session, query):
+    learner = make.learner(first_name="Morgan", last_name="Hale", email="morgan.h@example.org",
+                           source_id="L-HALE-1")
+    make.learner(first_name="Other", last_name="Person")
+    q = {"NPI": learner.npi, "L-ID": "l-hale-1"}.get(query, query)
+    identity = login_as(None, staff=True)
+    html = client.get("/staff/physicians", query_string={"q": q}).get_data(as_text=True)
+    assert "Morgan Hale" in html and "Other Person" not in html
+    audit = db_session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "staff.physician_search")).one()
+    assert audit.actor == f"identity:{identity.id}" and audit.details == {"results": 1}
+    assert learner.npi not in str(audit.details)
+
+
+def test_physician_page_shows_what_the_physician_sees_and_is_audited(client, login_as, make,
+                                                                     db_session):
+    learner = make.learner(birth_month_day=None)
+    completion = make.completion(learner, make.activity(title="Sepsis Update"))
+    identity = login_as(None, staff=True)
+    html = client.get(f"/staff/physicians/{learner.id}").get_data(as_text=True)
+    assert "Sepsis Update" in html and "Waiting for your details" in html
+    assert "birth month and day" in html
+    detail = client.get(f"/staff/physicians/{learner.id}/credits/{completion.id}")
+    assert detail.status_code == 200 and "Timeline" in detail.get_data(as_text=True)
+    actions = db_session.scalars(select(AuditEvent.action).where(
+        AuditEvent.actor == f"identity:{identity.id}").order_by(AuditEvent.id)).all()
+    assert actions == ["staff.physician_viewed", "staff.credit_viewed"]
+    other = make.completion(make.learner())
+    assert client.get(f"/staff/physicians/{learner.id}/credits/{other.id}").status_code == 404
+
+
+def test_staff_records_consent_on_behalf(client, login_as, make, db_session):
+    learner = make.learner()
+    identity = login_as(None, staff=True)
+    bad = client.post(f"/staff/physicians/{learner.id}/consent", data={"granted": "no"})
+    assert bad.status_code == 302
+    assert db_session.scalars(select(ConsentEvent)).all() == []
+    client.post(f"/staff/physicians/{learner.id}/consent",
+                data={"granted": "no", "note": "Signed form received 2026-11-20"})
+    event = db_session.scalars(select(ConsentEvent)).one()
+    assert (event.granted, event.source, event.actor_identity_id) == (False, "staff", identity.id)
+    assert event.note == "Signed form received 2026-11-20"
+    db_session.expire_all()
+    assert learner.consent_granted is False and learner.consent_source == "staff"
+    audit = db_session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "consent.withdrawn")).one()
+    assert audit.actor == f"identity:{identity.id}" and audit.details["source"] == "staff"
+    html = client.get(f"/staff/physicians/{learner.id}").get_data(as_text=True)
+    assert "CME staff, on your behalf" in html
+
+
+def test_staff_answer_physician_reports(client, login_as, make, db_session):
+    learner = make.learner(first_name="Ana", last_name="Diaz")
+    item = open_request(db_session, learner_id=learner.id, kind=RequestKind.MISSING,
+                        message="Missing my November course", completion_id=None, actor="t")
+    identity = login_as(None, staff=True)
+    queue = client.get("/staff/requests").get_data(as_text=True)
+    assert item.reference in queue and "Ana Diaz" in queue
+    empty = client.post(f"/staff/requests/{item.id}", data={"answer": ""})
+    assert empty.status_code == 422
+    client.post(f"/staff/requests/{item.id}", data={"answer": "Added; it is on your transcript."})
+    db_session.expire_all()
+    saved = db_session.get(SupportRequest, item.id)
+    assert saved.state == "answered" and saved.answered_by_identity_id == identity.id
+    client.get("/staff/requests")  # shows the flash message naming the reference
+    assert item.reference not in client.get("/staff/requests").get_data(as_text=True)
+    assert item.reference in client.get("/staff/requests?state=answered").get_data(as_text=True)

@@ -1,0 +1,25 @@
+"""Staff forms: consent recorded on a physician's behalf, and notes on actions."""
+
+from flask_wtf import FlaskForm
+from wtforms import RadioField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+
+class StaffConsentForm(FlaskForm):
+    granted = RadioField("The physician's decision", choices=[
+        SelectChoice("yes", "Shares credit (gave permission)"),
+        SelectChoice("no", "Does not share credit (opted out)"),
+    ], validators=[DataRequired(message="Choose the physician's decision.")])
+    note = TextAreaField("How the decision reached you", validators=[
+        DataRequired(message="Say how you received it, e.g. 'signed form of 3 May'."),
+        Length(max=1000)])
+
+
+class NoteForm(FlaskForm):
+    note = TextAreaField("Note", validators=[Optional(), Length(max=2000)])
+
+
+class ResolveForm(FlaskForm):
+    note = TextAreaField("What was done", validators=[
+        DataRequired(message="Write what was done, for the record."), Length(max=2000)])

@@ -1,0 +1,152 @@
+"""What CME staff see: aggregate counts, deadlines, and physician look-up.
+
+Every list here is an aggregate or a page of rows, so the console stays fast
+with hundreds of thousands of delivery records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Select, extract, func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from webapp.models import (
+    Action,
+    Completion,
+    Delivery,
+    DeliveryState,
+    EngineRun,
+    Learner,
+    RequestState,
+    SupportRequest,
+)
+
+#: Records not (yet) in PARS and not given up: what deadlines apply to.
+UNDELIVERED = (DeliveryState.QUEUED, DeliveryState.SENDING, DeliveryState.UNKNOWN,
+               DeliveryState.EXPORTED, DeliveryState.REJECTED, DeliveryState.FAILED,
+               DeliveryState.HELD)
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    page: int
+    total: int
+    size: int = PAGE_SIZE
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+
+def paginate(session: Session, query: Select, page: int, size: int = PAGE_SIZE) -> Page:
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    page = max(1, min(page, max(1, -(-total // size))))
+    items = list(session.scalars(query.limit(size).offset((page - 1) * size)).unique())
+    return Page(items, page, total, size)
+
+
+def counts_by_state(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Delivery.state, func.count()).group_by(Delivery.state))
+    counts = {state.value: 0 for state in DeliveryState}
+    counts.update({state.value: n for state, n in rows})
+    return counts
+
+
+def _undelivered_adds() -> Select:
+    return (select(Delivery)
+            .where(Delivery.action == Action.ADD, Delivery.state.in_(UNDELIVERED))
+            .options(joinedload(Delivery.completion).joinedload(Completion.learner),
+                     joinedload(Delivery.completion).joinedload(Completion.activity)))
+
+
+def board_deadlines(session: Session, today: dt.date, page: int = 1, within_days: int = 7) -> Page:
+    """Board credit not yet in PARS whose 30-day limit is near or past, most urgent first."""
+    query = (_undelivered_adds()
+             .where(Delivery.has_board_credit.is_(True),
+                    Delivery.due_date <= today + dt.timedelta(days=within_days))
+             .order_by(Delivery.due_date, Delivery.id))
+    return paginate(session, query, page)
+
+
+def count_undelivered(session: Session, *, year: int, board_only: bool) -> int:
+    query = (select(func.count()).select_from(Delivery).join(Completion)
+             .where(Delivery.action == Action.ADD, Delivery.state.in_(UNDELIVERED),
+                    extract("year", Completion.completion_date) == year))
+    if board_only:
+        query = query.where(Delivery.has_board_credit.is_(True))
+    return session.scalar(query) or 0
+
+
+@dataclass(frozen=True)
+class YearEnd:
+    #: Board credit earned this year, not yet in PARS (boards count credit reported by Dec 31).
+    board_year: int
+    board_unsent: int
+    board_year_ends: dt.date
+    #: Last year's credit not yet in PARS, while PARS still accepts it.
+    pars_year: int
+    pars_unsent: int
+    pars_year_closes: dt.date
+
+
+def year_end(session: Session, today: dt.date, close_month_day: str) -> YearEnd:
+    month, day = (int(p) for p in close_month_day.split("-"))
+    return YearEnd(
+        board_year=today.year,
+        board_unsent=count_undelivered(session, year=today.year, board_only=True),
+        board_year_ends=dt.date(today.year, 12, 31),
+        pars_year=today.year - 1,
+        pars_unsent=count_undelivered(session, year=today.year - 1, board_only=False),
+        pars_year_closes=dt.date(today.year, month, day),
+    )
+
+
+def last_runs(session: Session) -> dict[str, EngineRun | None]:
+    latest = (select(EngineRun.kind, func.max(EngineRun.id).label("id"))
+              .group_by(EngineRun.kind).subquery())
+    runs = session.scalars(select(EngineRun).join(latest, EngineRun.id == latest.c.id)).all()
+    found = {run.kind: run for run in runs}
+    return {kind: found.get(kind) for kind in ("transmit", "sync", "export")}
+
+
+def needs_attention(session: Session, page: int = 1) -> Page:
+    query = (select(Delivery)
+             .where(Delivery.state.in_((DeliveryState.REJECTED, DeliveryState.FAILED)))
+             .options(joinedload(Delivery.completion).joinedload(Completion.learner),
+                      joinedload(Delivery.completion).joinedload(Completion.activity))
+             .order_by(Delivery.due_date, Delivery.id))
+    return paginate(session, query, page)
+
+
+def open_requests_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(SupportRequest)
+                          .where(SupportRequest.state == RequestState.OPEN)) or 0
+
+
+def find_physicians(session: Session, q: str, page: int = 1) -> Page:
+    """By name, e-mail, NPI or learner ID; an exact identifier match comes first."""
+    q = q.strip()
+    if not q:
+        return Page([], 1, 0)
+    like = f"%{q.lower()}%"
+    full_name = func.lower(Learner.first_name + " " + Learner.last_name)
+    query = (select(Learner)
+             .where(or_(full_name.like(like), func.lower(Learner.email).like(like),
+                        Learner.npi == q, func.lower(Learner.source_id) == q.lower()))
+             .order_by(Learner.last_name, Learner.first_name, Learner.id))
+    return paginate(session, query, page)
+
+
+def support_queue(session: Session, state: RequestState, page: int = 1) -> Page:
+    query = (select(SupportRequest)
+             .where(SupportRequest.state == state)
+             .options(joinedload(SupportRequest.learner),
+                      joinedload(SupportRequest.completion).joinedload(Completion.activity))
+             .order_by(SupportRequest.created_at if state == RequestState.OPEN
+                       else SupportRequest.answered_at.desc()))
+    return paginate(session, query, page)
+

@@ -1,0 +1,172 @@
+"""The staff console: dashboard, attention queue, physician look-up, support requests.
+
+Every page and action requires the staff flag from sign-in; every look-up of a
+physician and every action is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import wraps
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from webapp import audit
+from webapp.consent import services as consent_services
+from webapp.extensions import db
+from webapp.models import ConsentSource, Learner, RequestState, SupportRequest
+from webapp.pars.eligibility import Rules
+from webapp.staff import services
+from webapp.staff.forms import StaffConsentForm
+from webapp.statuses import rejection
+from webapp.support import services as support_services
+from webapp.support.forms import AnswerForm
+from webapp.transcript import documents
+from webapp.transcript import services as transcript_services
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+
+def staff_required(view):
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        if not current_user.is_staff:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _page() -> int:
+    return request.args.get("page", 1, type=int) or 1
+
+
+@bp.get("/")
+@staff_required
+def dashboard():
+    today = dt.date.today()
+    return render_template(
+        "staff/dashboard.html",
+        counts=services.counts_by_state(db.session),
+        deadlines=services.board_deadlines(db.session, today, _page()),
+        year_end=services.year_end(db.session, today, current_app.config["PARS_YEAR_CLOSE"]),
+        runs=services.last_runs(db.session),
+        open_requests=services.open_requests_count(db.session),
+        attention=services.needs_attention(db.session, 1).total,
+        today=today,
+    )
+
+
+@bp.get("/attention")
+@staff_required
+def attention():
+    return render_template("staff/attention.html",
+                           page=services.needs_attention(db.session, _page()),
+                           rejection=rejection)
+
+
+@bp.get("/physicians")
+@staff_required
+def physicians():
+    q = request.args.get("q", "")
+    page = services.find_physicians(db.session, q, _page())
+    if q:
+        # Searches can name a person; the log keeps only that a search happened and its size.
+        audit.record("staff.physician_search", actor=current_user.actor, results=page.total)
+        db.session.commit()
+    return render_template("staff/physicians.html", q=q, page=page)
+
+
+def _learner_or_404(learner_id: int) -> Learner:
+    learner = db.session.get(Learner, learner_id)
+    if learner is None:
+        abort(404)
+    return learner
+
+
+@bp.get("/physicians/<int:learner_id>")
+@staff_required
+def physician(learner_id: int):
+    learner = _learner_or_404(learner_id)
+    transcript = transcript_services.build(
+        db.session, learner.id, Rules.from_config(current_app.config),
+        frequency=current_app.config["SUBMISSION_FREQUENCY"])
+    audit.record("staff.physician_viewed", actor=current_user.actor, subject_type="learner",
+                 subject_id=learner.id)
+    db.session.commit()
+    return render_template(
+        "staff/physician.html", learner=learner, transcript=transcript,
+        consent_form=StaffConsentForm(),
+        shares=learner.shares(current_app.config["CONSENT_DEFAULT"]),
+        history=list(reversed(learner.consent_events)),
+        source_words=consent_services.source_words,
+        requests=support_services.for_learner(db.session, learner.id),
+    )
+
+
+@bp.get("/physicians/<int:learner_id>/credits/<int:completion_id>")
+@staff_required
+def physician_credit(learner_id: int, completion_id: int):
+    completion = transcript_services.find_credit(db.session, learner_id, completion_id)
+    if completion is None:
+        abort(404)
+    learner = transcript_services.load_learner(db.session, learner_id)
+    row = transcript_services.credit_row(completion, learner, Rules.from_config(current_app.config),
+                                         current_app.config["SUBMISSION_FREQUENCY"])
+    audit.record("staff.credit_viewed", actor=current_user.actor, subject_type="completion",
+                 subject_id=completion.id)
+    db.session.commit()
+    return render_template("staff/credit.html", learner=learner, row=row,
+                           timeline=documents.timeline(completion))
+
+
+@bp.post("/physicians/<int:learner_id>/consent")
+@staff_required
+def record_consent(learner_id: int):
+    learner = _learner_or_404(learner_id)
+    form = StaffConsentForm()
+    if not form.validate():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "error")
+        return redirect(url_for(".physician", learner_id=learner.id) + "#consent")
+    event = consent_services.set_consent(
+        db.session, learner, form.granted.data == "yes", source=ConsentSource.STAFF,
+        actor=current_user.actor, actor_identity_id=current_user.identity.id,
+        wording_version=current_app.config["CONSENT_WORDING_VERSION"], note=form.note.data,
+    )
+    db.session.commit()
+    flash("Recorded." if event else "That was already the physician's choice; nothing changed.",
+          "success" if event else "info")
+    return redirect(url_for(".physician", learner_id=learner.id) + "#consent")
+
+
+@bp.get("/requests")
+@staff_required
+def requests_queue():
+    state = RequestState.ANSWERED if request.args.get("state") == "answered" else RequestState.OPEN
+    return render_template("staff/requests.html", state=state,
+                           page=services.support_queue(db.session, state, _page()))
+
+
+@bp.route("/requests/<int:request_id>", methods=["GET", "POST"])
+@staff_required
+def support_request(request_id: int):
+    item = db.session.get(SupportRequest, request_id)
+    if item is None:
+        abort(404)
+    form = AnswerForm()
+    if form.validate_on_submit():
+        support_services.answer_request(db.session, item, answer=form.answer.data,
+                                        identity_id=current_user.identity.id,
+                                        actor=current_user.actor)
+        db.session.commit()
+        flash(f"Answer sent for {item.reference}.", "success")
+        return redirect(url_for(".requests_queue"))
+    if request.method == "GET":
+        audit.record("staff.request_viewed", actor=current_user.actor,
+                     subject_type="support_request", subject_id=item.id)
+        db.session.commit()
+    return render_template("staff/request.html", item=item, form=form), (422 if form.errors else 200)
