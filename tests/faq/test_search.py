@@ -1,4 +1,4 @@
-"""Search: word variants meet, titles outrank keywords outrank body text, real questions are found."""
+"""Search: word variants meet, titles outrank keywords outrank body, real questions are found."""
 
 from __future__ import annotations
 
