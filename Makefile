@@ -31,6 +31,7 @@ run: demo
 	$(BIN)/python -m webapp.devserver --host $(HOST) --port $(PORT)
 
 test: install
+	$(FLASK) faq check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
