@@ -157,3 +157,9 @@ def test_staff_answer_physician_reports(client, login_as, make, db_session):
     client.get("/staff/requests")  # shows the flash message naming the reference
     assert item.reference not in client.get("/staff/requests").get_data(as_text=True)
     assert item.reference in client.get("/staff/requests?state=answered").get_data(as_text=True)
+
+
+def test_faq_helper_finds_answers_with_links(client, login_as, app):
+    login_as(None, staff=True)
+    html = client.get("/staff/faq?q=opt+out").get_data(as_text=True)
+    assert app.config["PORTAL_URL"].rstrip("/") + "/faq/opting-out" in html

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 
 import pytest
 from flask_sqlalchemy.record_queries import get_recorded_queries
@@ -145,3 +146,16 @@ def test_query_count_does_not_grow_with_credits(client, login_as, make, db_sessi
     many = _count_queries(client, "/transcript")
     assert many == few
     assert db_session.scalars(select(Learner)).first() is not None
+
+
+def test_status_links_land_on_their_faq_answers(client, login_as, physician):
+    from webapp.statuses import CATALOG
+
+    login_as(physician)
+    html = client.get("/transcript").get_data(as_text=True)
+    linked = set(re.findall(r'href="/faq/([a-z0-9-]+)"', html))
+    assert {"when-credit-is-sent", "activity-not-registered",
+            "credits-before-reporting-start"} <= linked
+    for info in CATALOG.values():
+        page = client.get(f"/faq/{info.faq}")
+        assert page.status_code == 200, info.faq

@@ -170,3 +170,18 @@ def support_request(request_id: int):
                      subject_type="support_request", subject_id=item.id)
         db.session.commit()
     return render_template("staff/request.html", item=item, form=form), (422 if form.errors else 200)
+
+
+@bp.get("/faq")
+@staff_required
+def faq_helper():
+    """Find the answer to send a physician, with its link ready to copy."""
+    from webapp.faq import services as faq_services
+    from webapp.faq.search import MAX_QUERY
+
+    query = request.args.get("q", "").strip()[:MAX_QUERY]
+    library = faq_services.library()
+    results = library.index.search(query) if query else None
+    base = current_app.config["PORTAL_URL"].rstrip("/")
+    return render_template("staff/faq.html", query=query, results=results,
+                           link=lambda slug: base + url_for("faq.question", slug=slug))
