@@ -163,3 +163,30 @@ def test_faq_helper_finds_answers_with_links(client, login_as, app):
     login_as(None, staff=True)
     html = client.get("/staff/faq?q=opt+out").get_data(as_text=True)
     assert app.config["PORTAL_URL"].rstrip("/") + "/faq/opting-out" in html
+
+
+def test_dashboard_query_count_does_not_grow_with_records(client, login_as, make, db_session):
+    from flask_sqlalchemy.record_queries import get_recorded_queries
+
+    today = dt.date.today()
+    learner = make.learner()
+    login_as(None, staff=True)
+
+    def queries():
+        before = len(get_recorded_queries())
+        assert client.get("/staff/").status_code == 200
+        return len(get_recorded_queries()) - before
+
+    def add(n):
+        for i in range(n):
+            c = make.completion(learner, date=today - dt.timedelta(days=i + 1),
+                                board_lines=[("ABS", "Accredited CME", "1")])
+            db_session.add(Delivery(completion=c, action=Action.ADD, credit_id=f"ccid:x:{c.id}",
+                                    state=DeliveryState.QUEUED, due_date=today,
+                                    has_board_credit=True))
+        db_session.flush()
+
+    add(2)
+    few = queries()
+    add(20)
+    assert queries() == few
