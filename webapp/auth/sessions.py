@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from flask import Flask, current_app, session
+from flask import Flask, current_app, g, session
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -132,7 +132,15 @@ def _load_user(_request: object) -> SignedInUser | None:
     return SignedInUser(session_row=row, identity=row.identity, is_staff=row.is_staff)
 
 
+def _forget_cached_user() -> None:
+    # Flask-Login caches the user in ``g``, and Flask reuses an application context
+    # that is already active (tests and scripts keep one open), so a user from an
+    # earlier request could be served again; every request looks its session up afresh.
+    g.pop("_login_user", None)
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(_forget_cached_user)
     login_manager.request_loader(_load_user)
     login_manager.session_protection = None  # the server-side session row is the protection
     login_manager.login_view = "auth.login"
