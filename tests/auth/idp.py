@@ -58,6 +58,7 @@ class TestProvider:
     def __init__(self) -> None:
         self.key = RSAKey.generate_key(2048, {"kid": "test-key-1", "use": "sig", "alg": "RS256"},
                                        private=True)
+        self.first_key = self.key
         self.rogue_key = RSAKey.generate_key(2048, {"kid": "test-key-1"}, private=True)
         self.behaviour = Behaviour()
         self.codes: dict[str, dict[str, Any]] = {}
@@ -69,6 +70,7 @@ class TestProvider:
 
     def reset(self, **user: Any) -> None:
         self.behaviour = Behaviour(user=user)
+        self.key = self.first_key
         self.codes.clear()
         self.access_tokens.clear()
         self.authorize_requests.clear()
@@ -82,7 +84,12 @@ class TestProvider:
             header = _b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
             return f"{header}.{_b64(json.dumps(claims).encode())}."
         key = self.rogue_key if signing == "unpublished" else self.key
-        return jwt.encode({"alg": "RS256", "kid": "test-key-1", "typ": "JWT"}, claims, key)
+        return jwt.encode({"alg": "RS256", "kid": self.key.kid, "typ": "JWT"}, claims, key)
+
+    def rotate_key(self, kid: str) -> None:
+        """Publish a new signing key (and only that one) and sign with it from now on."""
+        self.key = RSAKey.generate_key(2048, {"kid": kid, "use": "sig", "alg": "RS256"},
+                                       private=True)
 
     def _claims(self, grant: dict[str, Any]) -> dict[str, Any]:
         now = int(time.time())

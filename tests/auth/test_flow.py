@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_login import current_user
 from sqlalchemy import select
 
-from tests.auth.conftest import audit, live_sessions
+from tests.auth.conftest import Browser, audit, live_sessions
 from tests.auth.idp import CLIENT_ID, DROP
 from webapp.models import Identity
 
@@ -137,3 +137,13 @@ def test_login_page_for_protected_pages_keeps_the_path(app, client):
         assert login_url("auth.login", next_url="http://portal.test/transcript/") == (
             "/login?next=%2Ftranscript%2F"
         )
+
+
+def test_rotated_provider_keys_are_fetched_again(app, idp, make, client):
+    make.learner(email="someone@example.org")
+    assert Browser(app.test_client()).sign_in().status_code == 302  # keys now cached
+    idp.rotate_key("test-key-2")
+    assert Browser(client).sign_in().status_code == 302
+    with client:
+        client.get("/")
+        assert current_user.is_authenticated

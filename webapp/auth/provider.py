@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
+from authlib.integrations.base_client import OAuthError
 from authlib.integrations.flask_client import FlaskIntegration, FlaskOAuth2App
 from flask import current_app
 
@@ -67,29 +68,35 @@ def client() -> FlaskOAuth2App:
     return clients[key]
 
 
+def _forget(oidc: FlaskOAuth2App) -> None:
+    # A new dict rather than clearing the old one: a request on another thread may
+    # still be reading the old document and its keys.
+    oidc.server_metadata = {}
+
+
 def metadata() -> dict[str, Any]:
     """The provider's discovery document, checked to belong to the configured issuer."""
     oidc = client()
     loaded_at = oidc.server_metadata.get("_loaded_at")
     if loaded_at is not None and time.time() - loaded_at > METADATA_TTL:
-        oidc.server_metadata.clear()
+        _forget(oidc)
     try:
         meta = oidc.load_server_metadata()
     except (requests.RequestException, ValueError) as exc:
-        oidc.server_metadata.clear()
+        _forget(oidc)
         log.warning("OpenID Connect discovery failed: %s", exc)
         raise ProviderError("provider_unavailable", str(exc)) from exc
     issuer = settings()[0]
     if meta.get("issuer") != issuer:
         # Discovery must name the issuer we asked; anything else is a misconfiguration
         # or a substituted document, and its tokens could not pass the issuer check.
-        oidc.server_metadata.clear()
+        _forget(oidc)
         log.error("provider metadata names issuer %r, configured issuer is %r",
                   meta.get("issuer"), issuer)
         raise ProviderError("provider_misconfigured", "issuer in discovery differs")
     for field in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
         if not meta.get(field):
-            oidc.server_metadata.clear()
+            _forget(oidc)
             raise ProviderError("provider_misconfigured", f"discovery lacks {field}")
     return meta
 
@@ -110,7 +117,8 @@ def userinfo(token: dict[str, Any]) -> dict[str, Any] | None:
         return None
     try:
         return dict(client().userinfo(token=token))
-    except Exception as exc:  # noqa: BLE001 - userinfo only adds claims; sign-in goes on without
+    except (requests.RequestException, OAuthError, ValueError) as exc:
+        # Userinfo only adds claims; sign-in goes on with those of the ID token.
         log.warning("userinfo request failed: %s", exc)
         return None
 

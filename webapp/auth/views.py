@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import (
     Blueprint,
     current_app,
@@ -19,6 +21,7 @@ from webapp.auth.failures import failure_for
 from webapp.auth.redirects import safe_next
 from webapp.extensions import db
 
+log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
 
 #: Longest ID token kept for signing out at the provider (the column's size).
@@ -29,6 +32,7 @@ def _refuse(reason: str, identity_id: int | None = None):
     """Audit the refusal and show what to do next (nothing else was written)."""
     reference = services.record_failure(reason, identity_id)
     db.session.commit()
+    log.info("sign-in refused: %s (support reference %s)", reason, reference)
     failure = failure_for(reason)
     page = render_template("auth/failed.html", failure=failure, reference=reference)
     return page, failure.status
