@@ -246,3 +246,15 @@ def test_audit_entries_hold_no_personal_identifiers(browser, idp, make, db_sessi
                  + audit(db_session, "auth.login") + audit(db_session, "auth.logout")])
     for personal in ("someone@example.org", "Some One", "idp-user-1"):
         assert personal not in text
+
+
+def test_provider_down_when_exchanging_the_code(browser, idp, make, db_session):
+    import socket
+
+    make.learner(email="someone@example.org")
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/token"
+    idp.behaviour.discovery_changes = {"token_endpoint": closed}
+    assert_refused(browser.sign_in(), db_session, "provider_unavailable", 503,
+                   title="Sign-in is not available right now")
