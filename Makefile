@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
+OIDC_PORT ?= 8800
 
 .PHONY: run test install db demo lint check clean
 
@@ -28,7 +29,7 @@ demo: db
 	$(FLASK) demo load --if-empty
 
 run: demo
-	$(BIN)/python -m webapp.devserver --host $(HOST) --port $(PORT)
+	$(BIN)/python -m webapp.devserver --host $(HOST) --port $(PORT) --oidc-port $(OIDC_PORT)
 
 test: install
 	$(FLASK) faq check

@@ -147,7 +147,27 @@ class Client(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
+        if self.preserve_context:  # inside ``signed_in_user``: already in a fresh context
+            return super().open(*args, **kwargs)
         return contextvars.Context().run(super().open, *args, **kwargs)
+
+    def signed_in_user(self, path: str = "/"):
+        """Request ``path`` and return who ``current_user`` was, plus the response."""
+        from types import SimpleNamespace
+
+        from flask_login import current_user
+
+        def probe():
+            with self:
+                response = self.get(path, follow_redirects=True)
+                user = current_user._get_current_object()
+                return SimpleNamespace(
+                    is_authenticated=user.is_authenticated, response=response,
+                    learner_id=getattr(user, "learner_id", None),
+                    is_staff=getattr(user, "is_staff", False),
+                )
+
+        return contextvars.Context().run(probe)
 
     def csrf_token(self) -> str:
         with self.session_transaction() as sess:

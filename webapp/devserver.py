@@ -1,21 +1,55 @@
-"""``make run``: the site on the embedded defaults, for development only."""
+"""``make run``: the site for development, with a local sign-in provider when none is set.
+
+When ``OIDC_ISSUER`` is not configured, a local OpenID Connect provider with the
+demo physicians and a staff member starts on 127.0.0.1 (see
+``webapp.auth.devprovider``) and the site is pointed at it. Everything runs in
+this one process, so Ctrl-C stops all of it. Refuses to run in production.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+from contextlib import ExitStack
 
 from webapp import create_app
+from webapp.auth import devprovider
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run the portal for development")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--oidc-port", type=int, default=devprovider.DEFAULT_PORT,
+                        help="port of the local sign-in provider (when OIDC_ISSUER is unset)")
     args = parser.parse_args()
-    app = create_app()
+    if os.environ.get("APP_ENV", "").strip().lower() == "production":
+        raise SystemExit("the development server does not run with APP_ENV=production")
+
+    overrides: dict[str, str] = {}
+    local_provider = not os.environ.get("OIDC_ISSUER")
+    if local_provider:
+        overrides = {
+            "OIDC_ISSUER": devprovider.issuer(args.oidc_port),
+            "OIDC_CLIENT_ID": devprovider.CLIENT_ID,
+            "OIDC_CLIENT_SECRET": devprovider.CLIENT_SECRET,
+        }
+    app = create_app(overrides)
     if app.config["APP_ENV"] == "production":
         raise SystemExit("the development server does not run with APP_ENV=production")
-    app.run(host=args.host, port=args.port, debug=False, use_reloader=False)
+
+    with ExitStack() as stack:
+        if local_provider:
+            try:
+                stack.enter_context(devprovider.serve(args.oidc_port))
+            except OSError as exc:
+                raise SystemExit(
+                    f"cannot start the local sign-in provider on port {args.oidc_port}: {exc}. "
+                    "Stop whatever uses it or run `make run OIDC_PORT=<free port>`."
+                ) from exc
+            print(f" * Local sign-in provider at {overrides['OIDC_ISSUER']} "
+                  "(demo accounts only; see README 'Signing in')")
+        app.run(host=args.host, port=args.port, debug=False, use_reloader=False)
 
 
 if __name__ == "__main__":

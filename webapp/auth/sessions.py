@@ -16,6 +16,7 @@ from flask import Flask, abort, current_app, flash, redirect, request, session, 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from webapp.audit import record
 from webapp.db import utcnow
 from webapp.extensions import db, login_manager
 from webapp.models import Identity, Learner, UserSession
@@ -84,12 +85,17 @@ def _current_row() -> UserSession | None:
 
 
 def end_current(reason: str) -> UserSession | None:
-    """Mark the session in the cookie ended (if any) and clear the cookie."""
+    """Mark the session in the cookie ended and clear the cookie.
+
+    Returns the row this call ended, or None when the cookie named no session
+    or one that had already ended (a replayed copy of an old cookie).
+    """
     row = _current_row()
-    if row is not None and row.ended_at is None:
-        row.ended_at = utcnow()
-        row.end_reason = reason
     session.pop("sid", None)
+    if row is None or row.ended_at is not None:
+        return None
+    row.ended_at = utcnow()
+    row.end_reason = reason
     return row
 
 
@@ -114,6 +120,8 @@ def _load_user(_request: object) -> SignedInUser | None:
     if reason:
         row.ended_at = now
         row.end_reason = reason
+        record("auth.session_ended", actor=f"identity:{row.identity_id}",
+               subject_type="identity", subject_id=row.identity_id, reason=reason)
         db.session.commit()
         session.pop("sid", None)
         session["ended"] = reason

@@ -1,0 +1,150 @@
+"""The authorization-code flow with PKCE, state and nonce.
+
+``begin`` sends the browser to the provider and remembers, in this browser's
+session cookie, what the answer must match: the state, the nonce, the PKCE
+verifier, the redirect URI and where to go afterwards (none of it personal).
+``complete`` takes the provider's answer, uses that memory exactly once,
+exchanges the code and verifies the ID token. Both raise ``LoginFailed`` with
+an audit reason code; nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from authlib.integrations.base_client import OAuthError
+from flask import session
+
+from webapp.auth import provider, tokens
+from webapp.auth.redirects import safe_next
+
+log = logging.getLogger(__name__)
+
+#: Sign-ins started in other tabs that are kept waiting; older ones are dropped
+#: so the cookie stays small however often someone clicks "Sign in".
+MAX_PENDING = 3
+
+
+class LoginFailed(Exception):
+    """Sign-in cannot go on; ``reason`` is the audit code."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class VerifiedSignIn:
+    """What the provider vouched for, after every check."""
+
+    issuer: str
+    claims: dict[str, Any]
+    id_token: str
+    next_url: str | None
+
+
+def _state_prefix() -> str:
+    return f"_state_{provider.CLIENT_NAME}_"
+
+
+def _drop_old_pending() -> None:
+    pending = sorted(
+        (key for key in session if key.startswith(_state_prefix())),
+        key=lambda key: session[key].get("exp", 0),
+    )
+    for key in pending[: max(0, len(pending) - (MAX_PENDING - 1))]:
+        session.pop(key)
+
+
+def begin(redirect_uri: str, next_url: str | None) -> str:
+    """The provider's authorization URL for a new sign-in."""
+    try:
+        provider.metadata()
+        oidc = provider.client()
+        request = oidc.create_authorization_url(redirect_uri, nonce=secrets.token_urlsafe(32))
+    except provider.ProviderError as exc:
+        raise LoginFailed(exc.reason) from exc
+    _drop_old_pending()
+    oidc.framework.set_state_data(session, request["state"], {
+        "redirect_uri": redirect_uri,
+        "code_verifier": request["code_verifier"],
+        "nonce": request["nonce"],
+        "next": next_url,
+    })
+    return request["url"]
+
+
+def _take_pending(state: object) -> dict[str, Any] | None:
+    """The remembered request for ``state``, removed so it cannot be used twice."""
+    if not isinstance(state, str) or not state:
+        return None
+    framework = provider.client().framework
+    data = framework.get_state_data(session, state)
+    framework.clear_state_data(session, state)
+    return data
+
+
+def complete(args: Mapping[str, str]) -> VerifiedSignIn:
+    """Check the provider's answer (the callback's query) and verify its ID token."""
+    issuer = provider.settings()[0]
+    try:
+        pending = _take_pending(args.get("state"))
+    except provider.ProviderError as exc:
+        raise LoginFailed(exc.reason) from exc
+    error = args.get("error")
+    if error:
+        raise LoginFailed("access_denied" if error == "access_denied" else "provider_error")
+    if pending is None:
+        raise LoginFailed("state_mismatch")
+    # RFC 9207: a provider that names itself in the answer must be the one we asked.
+    if "iss" in args and args["iss"] != issuer:
+        raise LoginFailed("wrong_issuer")
+    code = args.get("code")
+    if not code:
+        raise LoginFailed("invalid_response")
+
+    try:
+        meta = provider.metadata()
+        token = provider.client().fetch_access_token(
+            redirect_uri=pending["redirect_uri"], code=code,
+            code_verifier=pending["code_verifier"],
+        )
+    except provider.ProviderError as exc:
+        raise LoginFailed(exc.reason) from exc
+    except OAuthError as exc:
+        log.info("token endpoint refused the code: %s", exc.error)
+        raise LoginFailed("token_exchange_failed") from exc
+    except (requests.RequestException, ValueError) as exc:
+        log.warning("token endpoint unreachable: %s", exc)
+        raise LoginFailed("provider_unavailable") from exc
+
+    raw = token.get("id_token")
+    if not isinstance(raw, str) or not raw:
+        raise LoginFailed("invalid_token")
+    client_id = provider.settings()[1]
+    try:
+        claims = tokens.verify(
+            raw,
+            keys=lambda refresh: provider.key_set(refresh=refresh),
+            issuer=issuer, client_id=client_id, nonce=pending["nonce"],
+            algorithms=tokens.algorithms_for(meta.get("id_token_signing_alg_values_supported")),
+        )
+    except tokens.InvalidIdToken as exc:
+        raise LoginFailed(exc.reason) from exc
+    except provider.ProviderError as exc:
+        raise LoginFailed(exc.reason) from exc
+
+    if "email" not in claims:
+        # Some providers put profile claims only behind the userinfo endpoint.
+        extra = provider.userinfo(token)
+        if extra is not None:
+            if extra.get("sub") != claims["sub"]:
+                raise LoginFailed("invalid_claims")
+            claims = {**extra, **claims}
+    return VerifiedSignIn(issuer=issuer, claims=claims, id_token=raw,
+                          next_url=safe_next(pending.get("next")))
