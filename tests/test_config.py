@@ -14,12 +14,17 @@ def test_development_defaults_use_sqlite_under_instance():
     assert len(cfg["SECRET_KEY"]) >= 32
 
 
+OIDC = {"OIDC_ISSUER": "https://sso.example.org", "OIDC_CLIENT_ID": "cme",
+        "OIDC_CLIENT_SECRET": "s"}
+
+
 @pytest.mark.parametrize("env,needle", [
-    ({}, "SECRET_KEY and DATABASE_URL"),
-    ({"SECRET_KEY": "k" * 40}, "DATABASE_URL"),
-    ({"DATABASE_URL": "postgresql://db/cme"}, "SECRET_KEY"),
-    ({"SECRET_KEY": "short", "DATABASE_URL": "postgresql://db/cme"}, "at least 32"),
-    ({"SECRET_KEY": "k" * 40, "DATABASE_URL": "sqlite:///x.db"}, "server database"),
+    ({}, "SECRET_KEY, DATABASE_URL, OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET"),
+    ({"SECRET_KEY": "k" * 40, **OIDC}, "needs DATABASE_URL to be set"),
+    ({"DATABASE_URL": "postgresql://db/cme", **OIDC}, "needs SECRET_KEY to be set"),
+    ({"SECRET_KEY": "k" * 40, "DATABASE_URL": "postgresql://db/cme"}, "OIDC_ISSUER"),
+    ({"SECRET_KEY": "short", "DATABASE_URL": "postgresql://db/cme", **OIDC}, "at least 32"),
+    ({"SECRET_KEY": "k" * 40, "DATABASE_URL": "sqlite:///x.db", **OIDC}, "server database"),
 ])
 def test_production_refuses_to_start_without_secrets(env, needle):
     with pytest.raises(ConfigError, match=needle):
@@ -28,7 +33,7 @@ def test_production_refuses_to_start_without_secrets(env, needle):
 
 def test_production_with_secrets():
     cfg = load({"APP_ENV": "production", "SECRET_KEY": "k" * 40,
-                "DATABASE_URL": "postgresql://u@db/cme"})
+                "DATABASE_URL": "postgresql://u@db/cme", **OIDC})
     assert cfg["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db/cme"
     assert cfg["SESSION_COOKIE_SECURE"] is True
     assert cfg["SESSION_COOKIE_HTTPONLY"] is True

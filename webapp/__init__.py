@@ -31,6 +31,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                 config["SQLALCHEMY_DATABASE_URI"]
             )
     config_module.INSTANCE.mkdir(exist_ok=True)
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind a proxy the callback URL and Secure cookies need the client's scheme and host.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     db.init_app(app)
     with app.app_context():

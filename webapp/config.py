@@ -61,9 +61,11 @@ def load(environ: dict[str, str] | None = None) -> dict[str, Any]:
     secret = get("SECRET_KEY", "")
     database_url = get("DATABASE_URL", "")
     if production:
-        missing = [n for n, v in (("SECRET_KEY", secret), ("DATABASE_URL", database_url)) if not v]
+        required = ("SECRET_KEY", "DATABASE_URL", "OIDC_ISSUER", "OIDC_CLIENT_ID",
+                    "OIDC_CLIENT_SECRET")
+        missing = [name for name in required if not get(name)]
         if missing:
-            raise ConfigError("production needs " + " and ".join(missing) + " to be set")
+            raise ConfigError("production needs " + ", ".join(missing) + " to be set")
         if len(secret) < 32:
             raise ConfigError("SECRET_KEY must be at least 32 characters in production")
         if database_url.startswith("sqlite"):
@@ -123,6 +125,8 @@ def load(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "RATELIMIT_DEFAULT": get("RATELIMIT_POSTS", "30 per minute"),
         "RATELIMIT_SIGNIN": get("RATELIMIT_SIGNIN", "20 per minute"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        #: Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", get("TRUSTED_PROXIES", "0")),
         "LOG_FORMAT": get("LOG_FORMAT", ""),
         "LOG_LEVEL": get("LOG_LEVEL", "INFO"),
         "FAQ_DIR": get("FAQ_DIR", str(ROOT / "content" / "faq")),
