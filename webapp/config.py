@@ -81,7 +81,7 @@ def load(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "SQLALCHEMY_RECORD_QUERIES": _bool(get("SQLALCHEMY_RECORD_QUERIES"), app_env == "testing"),
-        "INSTITUTION_NAME": get("INSTITUTION_NAME", "Lakeshore Health CME"),
+        "INSTITUTION_NAME": get("INSTITUTION_NAME", "Lakeshore Health"),
         "PORTAL_URL": get("PORTAL_URL", "http://127.0.0.1:5000"),
         "SUPPORT_EMAIL": get("SUPPORT_EMAIL", "cme-support@example.org"),
         "SUPPORT_PHONE": get("SUPPORT_PHONE", ""),
