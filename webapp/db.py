@@ -69,9 +69,13 @@ def configure_sqlite(engine: Any) -> None:
     """Make SQLite behave like a server database for this application.
 
     Foreign keys on, a busy timeout instead of instant "database is locked",
-    WAL so readers do not block the writer, and transactions that SQLAlchemy
-    begins itself (pysqlite's own implicit transactions break savepoints and
-    the engine's claim-then-send steps).
+    WAL, and transactions that SQLAlchemy begins itself (pysqlite's own
+    implicit transactions break savepoints and the engine's claim-then-send
+    steps). Transactions begin IMMEDIATE, taking the write lock up front: a
+    deferred transaction that reads and then writes fails at once with
+    "database is locked" when another process wrote in between, which several
+    gunicorn workers or two transmit runs would hit. SQLite serves one writer
+    at a time anyway; PostgreSQL is the database for concurrent production use.
     """
     from sqlalchemy import event
 
@@ -87,4 +91,4 @@ def configure_sqlite(engine: Any) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("immediate") else "BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
