@@ -209,6 +209,7 @@ class _Run:
         before = sum(self.counts[k] for k in ("accepted", "removed", "queued", "failed",
                                               "rejected", "lookup_failed"))
         if not self.lookups_checked:
+            runs.reap(self.session, self.settings.stale_run_seconds, self.run_id)
             has_work = self.session.scalar(select(func.count()).select_from(Delivery).where(
                 settle_candidates(self.run_id, utcnow())))
             self.session.commit()
@@ -423,6 +424,7 @@ def sync(engine: Engine, config: Mapping[str, Any], *, client: ParsClient | None
                     progress(done, done)
 
             try:
+                runs.reap(session, settings.stale_run_seconds, run_id)
                 has_work = session.scalar(select(func.count()).select_from(Delivery).where(
                     settle_candidates(run_id, utcnow())))
                 session.commit()
