@@ -52,18 +52,20 @@ class ClaimResult:
     set_aside: Counter = field(default_factory=Counter)
 
 
-def due_now(now: dt.datetime):
-    """Queued, not backing off, and not waiting for the removal it depends on."""
+def ready():
+    """Queued and not waiting for the removal of the record it replaces."""
     removal = aliased(Delivery)
-    ready = or_(
-        Delivery.depends_on_id.is_(None),
-        exists().where(removal.id == Delivery.depends_on_id, removal.state.in_(DELETE_DONE)),
-    )
     return (
         Delivery.state == S.QUEUED,
-        or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
-        ready,
+        or_(Delivery.depends_on_id.is_(None),
+            exists().where(removal.id == Delivery.depends_on_id,
+                           removal.state.in_(DELETE_DONE))),
     )
+
+
+def due_now(now: dt.datetime):
+    """Ready, and not backing off."""
+    return (*ready(), or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now))
 
 
 def claim(session: Session, rules: Rules, *, limit: int, token: str, run_id: int | None,

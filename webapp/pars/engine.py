@@ -32,7 +32,7 @@ from webapp import audit
 from webapp.db import utcnow
 from webapp.models import Action, Batch, BatchKind, BatchState, Delivery, DeliveryState
 from webapp.pars import runs, words
-from webapp.pars.claiming import Claimed, claim, due_now
+from webapp.pars.claiming import Claimed, claim, due_now, ready
 from webapp.pars.client import (
     Malformed,
     NotSent,
@@ -188,8 +188,9 @@ class _Run:
     def _next_wake(self) -> dt.datetime | None:
         """When something will be due or settleable again: a backoff or a settle delay."""
         now = utcnow()
+        # Possibly already past: the record became due while this run looked elsewhere.
         queued = self.session.scalar(select(func.min(Delivery.next_attempt_at)).where(
-            Delivery.state == S.QUEUED, Delivery.next_attempt_at > now))
+            *ready(), Delivery.next_attempt_at.is_not(None)))
         far = now + dt.timedelta(days=3650)
         unknown = self.session.scalar(
             select(func.min(func.coalesce(Delivery.sent_at, Delivery.claimed_at)))
