@@ -141,29 +141,35 @@ def _write(session: Session, rules: Rules, out: Path, tmp: Path, run_id: int,
     batch_id = batch.id
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Learners")
-    sheet.append([GUIDANCE])
-    sheet.append(list(HEADER))
-    count = 0
-    while True:
-        result = claim(session, rules, limit=CHUNK, token=token, run_id=run_id, now=now,
-                       target=S.EXPORTED, batch_id=batch_id)
-        if not result.examined:
-            break
-        for item in result.items:
-            for row in rows(item.record):
-                sheet.append(row)
-        add_events(session, [(i.id, "exported", f"Written to Excel batch {batch_id} for "
-                              "upload to PARS by CME staff.") for i in result.items], run_id, now)
-        count += len(result.items)
-        session.flush()
-        session.expunge_all()
-    if count == 0:
-        session.rollback()
-        return None
-    session.execute(update(Batch).where(Batch.id == batch_id).values(record_count=count))
-    audit.record("pars.exported", actor=actor, subject_type="batch", subject_id=batch_id,
-                 session=session, records=count)
-    workbook.save(tmp)
+    try:
+        sheet.append([GUIDANCE])
+        sheet.append(list(HEADER))
+        count = 0
+        while True:
+            result = claim(session, rules, limit=CHUNK, token=token, run_id=run_id, now=now,
+                           target=S.EXPORTED, batch_id=batch_id)
+            if not result.examined:
+                break
+            for item in result.items:
+                for row in rows(item.record):
+                    sheet.append(row)
+            add_events(session, [(i.id, "exported", f"Written to Excel batch {batch_id} for "
+                                  "upload to PARS by CME staff.") for i in result.items],
+                       run_id, now)
+            count += len(result.items)
+            session.flush()
+            session.expunge_all()
+        if count == 0:
+            session.rollback()
+            return None
+        session.execute(update(Batch).where(Batch.id == batch_id).values(record_count=count))
+        audit.record("pars.exported", actor=actor, subject_type="batch", subject_id=batch_id,
+                     session=session, records=count)
+        workbook.save(tmp)
+    finally:
+        if not sheet.closed:
+            # Not saved: finish the sheet's temporary stream so nothing is left open.
+            sheet.close()
     session.commit()
     return session.get(Batch, batch_id)
 
