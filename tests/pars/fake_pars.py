@@ -365,3 +365,19 @@ class _Handler(BaseHTTPRequestHandler):
         if found is None:
             return self._send(404, {})
         return self._send(200, found)
+
+
+def main() -> None:
+    """Serve until stdin closes, then print what was stored (for benchmarks)."""
+    import sys
+
+    server = FakePars().start()
+    print(server.url, flush=True)
+    sys.stdin.read()
+    server.stop()
+    print(json.dumps({"accepted": len(server.accepted_ids()), "posts": len(server.posts),
+                      "duplicate_adds": server.duplicate_adds}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -126,7 +126,7 @@ def test_refusals(client, fake_pars):
     fake_pars.fail_next("malformed")
     with pytest.raises(Malformed, match="MALFORMED: injected"):
         client.submit([RECORD])
-    bad = ParsClient(settings(fake_pars.url, PARS_PASSWORD="wrong"))
+    bad = ParsClient(settings(fake_pars.url, PARS_PASSWORD="wrong"))  # noqa: S106
     with pytest.raises(Unauthorized, match="PARS_PASSWORD"):
         bad.submit([RECORD])
     with pytest.raises(Unauthorized):

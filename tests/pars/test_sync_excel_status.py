@@ -55,7 +55,7 @@ def test_sync_fetches_board_decisions_and_settles_unknowns(env):
     assert {(b.board, b.status) for b in db.session.scalars(select(BoardStatus))} == {
         ("ABIM", "rejected"), ("ABS", "accepted")}
     sync(db.engine, env.app.config)  # decided records are not asked about again
-    assert len(env.fake.lookups) == lookups
+    assert len(env.fake.lookups) == lookups + 1  # only the check that look-ups work
     db.session.remove()
     run = db.session.scalar(select(EngineRun).where(EngineRun.kind == "sync")
                             .order_by(EngineRun.id.desc()).limit(1))
@@ -185,6 +185,34 @@ def test_export_bad_input_changes_nothing(env, tmp_path):
     assert env.deliveries() == []
     assert db.session.scalar(select(Batch)) is None
     assert (tmp_path / "exists.xlsx").read_bytes() == b"x"
+
+
+def test_sync_flags_a_record_pars_no_longer_holds(env):
+    make = env.make()
+    learner = make.learner()
+    make.board(learner, "ABS", None)
+    for days in (3, 4):
+        make.completion(learner, date=recent(days), board_lines=[("ABS", "Accredited CME", "1")])
+    db.session.commit()
+    assert env.transmit().exit_code == EXIT_OK
+    lost = env.deliveries()[0].credit_id
+    del env.fake.records[lost]
+    db.session.remove()
+    report = sync(db.engine, env.app.config)
+    assert report.exit_code == 1
+    states = {d.credit_id: (d.state, d.error_code) for d in env.deliveries()}
+    assert states[lost] == (S.FAILED, "NOT_FOUND_IN_PARS")
+
+
+def test_sync_stops_when_lookups_cannot_be_trusted(make_env, fake_pars):
+    env = make_env()
+    physicians(env.make(), 1, board_every=1)
+    assert env.transmit().exit_code == EXIT_OK
+    fake_pars.records.clear()  # e.g. PARS_API_URL points at another (empty) service
+    db.session.remove()
+    report = sync(db.engine, env.app.config)
+    assert report.exit_code == 4 and "PARS_API_URL" in report.message
+    assert {d.state for d in env.deliveries()} == {S.ACCEPTED}
 
 
 def test_web_batches_cannot_be_confirmed_by_hand(env):

@@ -470,3 +470,22 @@ def test_batch_size_over_the_pars_limit_is_refused(make_env):
     env = make_env(PARS_BATCH_SIZE=501)
     result = env.app.test_cli_runner().invoke(args=["pars", "transmit"])
     assert result.exit_code == EXIT_STOPPED and "at most 500" in result.output
+
+
+def test_a_run_declared_dead_stops_instead_of_claiming_more(env, monkeypatch):
+    from webapp.pars import runs
+
+    physicians(env.make(), 2)
+    real_heartbeat = runs.heartbeat
+
+    def heartbeat(session, run_id):
+        # Another run found this one silent for too long and declared it dead.
+        session.execute(text("UPDATE engine_runs SET outcome = 'failed' WHERE id = :id"),
+                        {"id": run_id})
+        real_heartbeat(session, run_id)
+
+    monkeypatch.setattr(runs, "heartbeat", heartbeat)
+    report = env.transmit()
+    assert report.exit_code == EXIT_STOPPED and "declared dead" in report.message
+    assert env.fake.posts == []
+    assert {d.state for d in env.deliveries()} == {S.QUEUED}

@@ -127,7 +127,7 @@ class _Run:
             self._tick(0)
             self._loop()
             report.exit_code, report.message = self._verdict()
-        except (Unauthorized, Refused) as exc:
+        except (Unauthorized, Refused, runs.RunTakenOver) as exc:
             self.session.rollback()
             report.exit_code, report.message = EXIT_STOPPED, str(exc)
         except BaseException:
@@ -426,11 +426,9 @@ def sync(engine: Engine, config: Mapping[str, Any], *, client: ParsClient | None
 
             try:
                 runs.reap(session, settings.stale_run_seconds, run_id)
-                has_work = session.scalar(select(func.count()).select_from(Delivery).where(
-                    settle_candidates(run_id, utcnow())))
                 session.commit()
-                if has_work:
-                    check_lookup_is_trustworthy(session, client)
+                # Always: board look-ups also read a 404 as "PARS lost the record".
+                check_lookup_is_trustworthy(session, client)
                 settle(session, client, settings, run_id, breaker=breaker, counts=counts,
                        progress=tick)
                 boards = sync_boards(session, client, settings, run_id, breaker=breaker,
@@ -442,10 +440,10 @@ def sync(engine: Engine, config: Mapping[str, Any], *, client: ParsClient | None
                 elif counts["lookup_failed"] or counts["boards_lookup_failed"]:
                     report.exit_code = EXIT_INCOMPLETE
                     report.message = "some look-ups failed; the next sync will repeat them"
-                elif counts["rejected"] or counts["failed"]:
+                elif counts["rejected"] or counts["failed"] or counts["boards_missing"]:
                     report.exit_code = EXIT_ATTENTION
                     report.message = "records need attention (rejected or failed)"
-            except (Unauthorized, Refused) as exc:
+            except (Unauthorized, Refused, runs.RunTakenOver) as exc:
                 session.rollback()
                 report.exit_code, report.message = EXIT_STOPPED, str(exc)
             except BaseException:

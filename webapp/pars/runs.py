@@ -30,10 +30,21 @@ def start(session: Session, kind: str) -> int:
     return run.id
 
 
+class RunTakenOver(RuntimeError):
+    """Another run declared this one dead (it was silent too long); it must stop now."""
+
+
 def heartbeat(session: Session, run_id: int) -> None:
-    """Refresh the run's heartbeat inside the caller's transaction."""
-    session.execute(update(EngineRun).where(EngineRun.id == run_id)
-                    .values(heartbeat_at=utcnow()))
+    """Refresh the run's heartbeat inside the caller's transaction.
+
+    A run that was declared dead (silent for longer than ``PARS_STALE_RUN_SECONDS``)
+    stops here rather than claim more: its claims are being settled by another run.
+    """
+    result = session.execute(update(EngineRun).where(EngineRun.id == run_id,
+                                                     EngineRun.outcome == RUNNING)
+                             .values(heartbeat_at=utcnow()))
+    if result.rowcount == 0:
+        raise RunTakenOver(f"run {run_id} was declared dead by another run; stopping")
 
 
 def finish(session: Session, run_id: int, outcome: str, summary: dict | None,

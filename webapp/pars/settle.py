@@ -289,9 +289,15 @@ def sync_boards(session: Session, client: ParsClient, settings: Settings, run_id
                 continue
             counts["checked"] += 1
             if found is None:
-                counts["missing"] += 1
-                events.append((delivery_id, "warning", "PARS no longer finds this record; "
+                # Lookups were checked against a known record first, so this one is gone
+                # from PARS: a person must look (retrying it sends it again safely).
+                session.execute(update(Delivery).where(Delivery.id == delivery_id,
+                                                       Delivery.state == S.ACCEPTED)
+                                .values(state=S.FAILED, error_code="NOT_FOUND_IN_PARS",
+                                        error_message="PARS no longer holds this record."))
+                events.append((delivery_id, "failed", "PARS no longer finds this record; "
                                "CME staff will review it."))
+                counts["missing"] += 1
                 continue
             if found.status == "deleted":
                 session.execute(update(Delivery).where(Delivery.id == delivery_id,
