@@ -5,7 +5,8 @@ left by a run that died: ``deliveries.claim_run_id``, ``engine_runs.pid`` and
 ``engine_runs.heartbeat_at``; and ``deliveries.sequence`` (unique per
 completion and action) with ``deliveries.completion_revision``, so that a
 completion never gets two live adds and a reported add that is older than its
-completion is corrected. The new state ``waiting`` needs no schema change
+completion is corrected; the claim's index gains ``id`` (its order is
+``due_date, id``). The new state ``waiting`` needs no schema change
 (states are stored as plain strings).
 
 Revision ID: 0002_pars
@@ -46,6 +47,10 @@ def upgrade():
             batch_op.f("uq_deliveries_completion_id_action_sequence"),
             ["completion_id", "action", "sequence"],
         )
+        # The claim reads queued records in (due_date, id) order straight from the index.
+        batch_op.drop_index("ix_deliveries_state_due")
+        batch_op.create_index("ix_deliveries_state_due", ["state", "due_date", "id"],
+                              unique=False)
 
     with op.batch_alter_table("engine_runs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("pid", sa.Integer(), nullable=True))
@@ -61,6 +66,8 @@ def downgrade():
         batch_op.drop_column("pid")
 
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_deliveries_state_due")
+        batch_op.create_index("ix_deliveries_state_due", ["state", "due_date"], unique=False)
         batch_op.drop_constraint(
             batch_op.f("fk_deliveries_claim_run_id_engine_runs"), type_="foreignkey"
         )

@@ -260,3 +260,15 @@ def test_staff_actions(db_session, make, rules):
     assert actions == ["pars.held", "pars.released", "pars.retried", "pars.retried",
                        "pars.resolved"]
     assert ("resolved", "Resolved by CME staff.") in events(db_session, new)
+
+
+def test_opting_back_in_after_the_year_closed_does_not_queue(db_session, make, rules):
+    closed = dt.date(dt.date.today().year - 2, 6, 1)
+    back_then = Rules(**{**rules.__dict__, "today": closed + dt.timedelta(days=10)})
+    learner = make.learner(consent_granted=False)
+    completion = make.completion(learner, date=closed)
+    outbox.plan(db_session, back_then)
+    learner.consent_granted = True
+    outbox.on_consent_changed(db_session, learner, rules)
+    assert [(r.state, r.error_code) for r in records(db_session, completion)] == [
+        (S.CANCELLED, "year_closed")]

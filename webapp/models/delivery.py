@@ -98,7 +98,8 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("credit_id", "action"),
         UniqueConstraint("completion_id", "action", "sequence"),
-        Index("ix_deliveries_state_due", "state", "due_date"),
+        #: The claim's order: queued records, earliest deadline first.
+        Index("ix_deliveries_state_due", "state", "due_date", "id"),
     )
 
     id: Mapped[intpk]

@@ -74,7 +74,9 @@ def claim(session: Session, rules: Rules, *, limit: int, token: str, run_id: int
     postgres = is_postgres(session)
     query = (
         select(Delivery.id).where(*due_now(now))
-        .order_by(Delivery.due_date, Delivery.has_board_credit.desc(), Delivery.id)
+        # Earliest deadline first: board credit (30 days) comes before the year's close.
+        # Exactly the order of ix_deliveries_state_due, so no claim sorts the queue.
+        .order_by(Delivery.due_date, Delivery.id)
         .limit(limit)
     )
     if postgres:
@@ -94,7 +96,7 @@ def claim(session: Session, rules: Rules, *, limit: int, token: str, run_id: int
     records = session.scalars(
         select(Delivery).where(Delivery.id.in_(ids))
         .options(selectinload(Delivery.completion).options(*_load_completions()))
-        .order_by(Delivery.due_date, Delivery.has_board_credit.desc(), Delivery.id)
+        .order_by(Delivery.due_date, Delivery.id)
         .execution_options(populate_existing=True)
     ).all()
     withdrawn_ids = [d.withdraws_id for d in records if d.withdraws_id]

@@ -142,25 +142,32 @@ class _Ctx:
             self.session.flush()
 
     def new_adds(self, summary: PlanSummary) -> None:
-        live = select(Delivery.id).where(
-            Delivery.completion_id == Completion.id, Delivery.action == Action.ADD,
-            Delivery.state.not_in(DEAD_ADD),
-        )
         last = 0
         while True:
             serialize_planning(self.session)
+            # Walk reportable completions by key and drop those with a live add in a
+            # second, indexed query: an anti-join here would scan every delivery per chunk.
             query = (
                 select(Completion.id).join(Completion.activity).join(Completion.learner)
-                .where(reportable_clause(self.rules), Completion.id > last, ~live.exists())
+                .where(reportable_clause(self.rules), Completion.id > last)
                 .order_by(Completion.id).limit(CHUNK)
             )
             if self.learner_id is not None:
                 query = query.where(Completion.learner_id == self.learner_id)
-            ids = self.session.scalars(query).all()
-            if not ids:
+            page = self.session.scalars(query).all()
+            if not page:
                 self._done_chunk()
                 return
-            last = ids[-1]
+            last = page[-1]
+            covered = set(self.session.scalars(
+                select(Delivery.completion_id).where(
+                    Delivery.completion_id.in_(page), Delivery.action == Action.ADD,
+                    Delivery.state.not_in(DEAD_ADD))
+            ))
+            ids = [i for i in page if i not in covered]
+            if not ids:
+                self._done_chunk()
+                continue
             completions = self.session.scalars(
                 select(Completion).where(Completion.id.in_(ids)).options(*_load_completions())
             ).unique().all()
@@ -391,11 +398,9 @@ def on_identifiers_changed(session: Session, learner: Learner, rules: Rules | No
     serialize_planning(session)
     summary = PlanSummary()
     ctx = _Ctx(session, rules, provider_id, learner.id, False, None)
-    for record in _learner_records(session, learner, S.WAITING):
-        record.state, record.error_code = S.QUEUED, None
-        add_events(session, [(record.id, "queued", "The physician's details changed; queued "
-                              "for PARS again.")])
-        summary.requeued += 1
+    # Waiting records: queued again if nothing holds them back any more (within the
+    # reporting rules: a closed year cancels them instead).
+    ctx.recheck_waiting(summary)
     for add in _learner_records(session, learner, S.REJECTED):
         if (add.action == Action.ADD and add.error_code in IDENTIFIER_CODES
                 and _is_current(session, add)):
@@ -427,11 +432,9 @@ def on_consent_changed(session: Session, learner: Learner, rules: Rules | None =
     summary = PlanSummary()
     now_sharing = learner.shares(rules.consent_default)
     if now_sharing:
-        for record in _learner_records(session, learner, S.WAITING):
-            record.state, record.error_code = S.QUEUED, None
-            add_events(session, [(record.id, "queued", "Permission to share given; queued "
-                                  "for PARS again.")])
-            summary.requeued += 1
+        # Queued again within the reporting rules (a record whose year closed meanwhile
+        # is cancelled; one still missing an identifier keeps waiting for it).
+        _Ctx(session, rules, "", learner.id, False, None).recheck_waiting(summary)
     else:
         for record in _learner_records(session, learner, S.QUEUED):
             record.state, record.error_code = S.WAITING, Blocker.OPTED_OUT.value
