@@ -112,8 +112,12 @@ def test_export_writes_the_accme_file_one_row_per_credit_line(env, tmp_path):
 
     assert result.exit_code == 0, result.output
     assert "batch 1: 2 records written" in result.output
-    sheet = load_workbook(tmp_path / "batch.xlsx", read_only=True).active
-    rows = [list(r) + [None] * (14 - len(r)) for r in sheet.iter_rows(values_only=True)]
+    workbook = load_workbook(tmp_path / "batch.xlsx", read_only=True)
+    try:
+        rows = [list(r) + [None] * (14 - len(r))
+                for r in workbook.active.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
     assert rows[0][0].startswith("ACCME learner batch upload")
     assert len(rows[1]) == 14
     assert tuple(rows[1]) == excel.HEADER
