@@ -102,8 +102,8 @@ def database_url(tmp_path_factory) -> Iterator[str]:
 def app(database_url: str) -> Iterator[Flask]:
     app = make_app(database_url)
     migrate(app)
+    yield app
     with app.app_context():
-        yield app
         _db.session.remove()
         for engine in _db.engines.values():
             engine.dispose()
@@ -122,6 +122,9 @@ def db_session(app: Flask):
 
     Code under test may commit: commits release a savepoint, not the outer transaction.
     """
+    # The test's own application context; requests and commands get theirs (see Client).
+    context = app.app_context()
+    context.push()
     connection = _db.engine.connect()
     outer = connection.begin()
     original = _db.session
@@ -136,6 +139,7 @@ def db_session(app: Flask):
         _db.session = original
         outer.rollback()
         connection.close()
+        context.pop()
 
 
 class Client(FlaskClient):

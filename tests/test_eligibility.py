@@ -74,3 +74,18 @@ def test_due_dates(make):
     plain = make.completion(learner, date=dt.date(2026, 11, 2))
     assert RULES.due_date(board) == dt.date(2026, 12, 1)
     assert RULES.due_date(plain) == dt.date(2027, 3, 31)
+
+
+@pytest.mark.parametrize("today,expected", [
+    (dt.date(2026, 3, 31), dt.date(2025, 1, 1)),
+    (dt.date(2026, 4, 1), dt.date(2026, 1, 1)),
+    (dt.date(2026, 11, 27), dt.date(2026, 1, 1)),
+])
+def test_open_from_agrees_with_year_closed(make, today, expected):
+    rules = Rules(**{**RULES.__dict__, "today": today})
+    assert rules.open_from() == expected
+    learner = make.learner()
+    last_open = make.completion(learner, date=expected)
+    assert Blocker.YEAR_CLOSED not in assess(last_open, learner, rules).blockers
+    closed = make.completion(learner, date=expected - dt.timedelta(days=1))
+    assert Blocker.YEAR_CLOSED in assess(closed, learner, rules).blockers

@@ -113,6 +113,19 @@ def load(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "PARS_CONNECT_TIMEOUT": float(get("PARS_CONNECT_TIMEOUT", "5")),
         "PARS_READ_TIMEOUT": float(get("PARS_READ_TIMEOUT", "30")),
         "PARS_BATCH_SIZE": _int("PARS_BATCH_SIZE", get("PARS_BATCH_SIZE", "100")),
+        #: Sends of one record before it is given up as failed (needs a person).
+        "PARS_MAX_ATTEMPTS": _int("PARS_MAX_ATTEMPTS", get("PARS_MAX_ATTEMPTS", "6")),
+        #: Tries of one request that PARS refused without storing (429, no connection).
+        "PARS_RETRY_TRIES": _int("PARS_RETRY_TRIES", get("PARS_RETRY_TRIES", "4")),
+        #: First backoff step and the longest wait a run accepts (Retry-After included).
+        "PARS_RETRY_BASE_SECONDS": float(get("PARS_RETRY_BASE_SECONDS", "1")),
+        "PARS_MAX_WAIT_SECONDS": float(get("PARS_MAX_WAIT_SECONDS", "120")),
+        #: Failed requests in a row after which a run stops (circuit breaker).
+        "PARS_BREAKER_FAILURES": _int("PARS_BREAKER_FAILURES", get("PARS_BREAKER_FAILURES", "3")),
+        #: Seconds after an unanswered request before a status look-up is trusted.
+        "PARS_SETTLE_DELAY_SECONDS": float(get("PARS_SETTLE_DELAY_SECONDS", "60")),
+        #: Seconds without a heartbeat after which a run is taken for dead.
+        "PARS_STALE_RUN_SECONDS": float(get("PARS_STALE_RUN_SECONDS", "600")),
         # Web
         "SESSION_COOKIE_NAME": "cme_session",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -69,13 +69,17 @@ def configure_sqlite(engine: Any) -> None:
     """Make SQLite behave like a server database for this application.
 
     Foreign keys on, a busy timeout instead of instant "database is locked",
-    WAL, and transactions that SQLAlchemy begins itself (pysqlite's own
-    implicit transactions break savepoints and the engine's claim-then-send
-    steps). Transactions begin IMMEDIATE, taking the write lock up front: a
-    deferred transaction that reads and then writes fails at once with
-    "database is locked" when another process wrote in between, which several
-    gunicorn workers or two transmit runs would hit. SQLite serves one writer
-    at a time anyway; PostgreSQL is the database for concurrent production use.
+    WAL so readers do not block the writer, and transactions that SQLAlchemy
+    begins itself (pysqlite's own implicit transactions break savepoints and
+    the engine's claim-then-send steps).
+
+    A deferred transaction that reads and then writes fails at once with
+    "database is locked" when another connection wrote in between (the busy
+    timeout does not apply to that upgrade). Web requests write after reading
+    (sessions, sign-in, forms) and several gunicorn workers run at once, so a
+    connection used inside a request begins ``BEGIN IMMEDIATE``, as do the
+    PARS engine's own transactions (they set ``conn.info["immediate"]``).
+    Other work (commands, scripts) begins deferred.
     """
     from sqlalchemy import event
 
@@ -89,6 +93,15 @@ def configure_sqlite(engine: Any) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        from flask import has_request_context
+
+        if has_request_context():
+            record.info["immediate"] = True
+        else:
+            record.info.pop("immediate", None)
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("immediate") else "BEGIN")

@@ -1,7 +1,7 @@
 """support requests
 
 Revision ID: 0003_support
-Revises: 0001
+Revises: 0002_pars
 Create Date: 2026-11-27 13:55:03.377051
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 
 
 revision = '0003_support'
-down_revision = '0001'
+down_revision = '0002_pars'
 branch_labels = None
 depends_on = None
 

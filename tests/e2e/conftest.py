@@ -47,7 +47,8 @@ def site(tmp_path_factory):
         OIDC_CLIENT_SECRET=devprovider.CLIENT_SECRET,
     )
     migrate(app)
-    result = app.test_cli_runner().invoke(args=["demo", "load"])
+    with app.app_context():  # the e2e site's own, whatever context a test may hold
+        result = app.test_cli_runner().invoke(args=["demo", "load"])
     assert result.exit_code == 0, result.output
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

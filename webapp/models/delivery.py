@@ -4,6 +4,19 @@ A ``Delivery`` is one learner record action (``add`` or ``delete``) for one
 completion, under a CreditID that is never reused. PARS cannot edit a record,
 so a correction is a ``delete`` of the reported CreditID followed by an
 ``add`` under a new CreditID that waits for the delete (``depends_on``).
+
+The life of an ``add``::
+
+    waiting <-> queued -> sending -> accepted | rejected
+                  ^          |
+                  |          v
+                  +------ unknown (settled by status look-up: 404 -> queued,
+                  |                found -> accepted)
+                  +------ exported (Excel) -> sent
+
+A completion has at most one *live* add (any state but cancelled or removed);
+``sequence`` numbers its adds and is unique per completion and action, so two
+planners cannot both queue one.
 """
 
 from __future__ import annotations
@@ -36,7 +49,11 @@ class Action(enum.StrEnum):
 class DeliveryState(enum.StrEnum):
     #: Waiting for its turn; eligibility is checked again when it is claimed.
     QUEUED = "queued"
-    #: Claimed by a transmit run; if the run died, the outcome is unknown.
+    #: Held back by the physician: opted out, or an identifier PARS needs is missing
+    #: (``error_code`` holds the eligibility blocker). Queued again when that changes.
+    WAITING = "waiting"
+    #: Claimed by a transmit run (committed before the request is made); if the run
+    #: died, the outcome is unknown and is settled by status look-up.
     SENDING = "sending"
     #: Sent, no definite answer (timeout, 5xx, crash): settle by status look-up first.
     UNKNOWN = "unknown"
@@ -50,7 +67,9 @@ class DeliveryState(enum.StrEnum):
     FAILED = "failed"
     #: Put on hold by staff.
     HELD = "held"
-    #: Will not be sent (superseded before sending, or no longer reportable).
+    #: Will not be sent (superseded before sending, no longer reportable, or resolved
+    #: by staff: then ``resolution_note`` says how). A cancelled delete (only ever
+    #: resolved by staff) no longer holds back the add that depends on it.
     CANCELLED = "cancelled"
     #: An accepted ``add`` that a later ``delete`` removed from PARS.
     REMOVED = "removed"
@@ -78,12 +97,20 @@ class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         UniqueConstraint("credit_id", "action"),
-        Index("ix_deliveries_state_due", "state", "due_date"),
+        UniqueConstraint("completion_id", "action", "sequence"),
+        #: The claim's order: queued records, earliest deadline first.
+        Index("ix_deliveries_state_due", "state", "due_date", "id"),
     )
 
     id: Mapped[intpk]
     completion_id: Mapped[int] = mapped_column(ForeignKey("completions.id"), index=True)
     action: Mapped[Action] = mapped_column(_enum(Action, 8))
+    #: 1 for a completion's first add, 2 for the add that replaced it, ...; a delete
+    #: carries the sequence of the add it removes.
+    sequence: Mapped[int] = mapped_column(default=1, server_default="1")
+    #: The ``Completion.revision`` this record reports; a reported add older than the
+    #: completion is corrected.
+    completion_revision: Mapped[int] = mapped_column(default=1, server_default="1")
     #: ``ccid:<provider id>:<uuid>``; a delete carries the CreditID it removes.
     credit_id: Mapped[str] = mapped_column(String(300))
     state: Mapped[DeliveryState] = mapped_column(_enum(DeliveryState), default=DeliveryState.QUEUED)
@@ -98,8 +125,11 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     #: Not before this time (backoff after a failure).
     next_attempt_at: Mapped[dt.datetime | None]
-    #: The run that holds the record while it is being sent.
+    #: The claim that holds the record while it is being sent or settled; every
+    #: write after the request is conditional on it.
     claim_token: Mapped[str | None] = mapped_column(String(36))
+    #: The run that made the claim: when that run is gone, the claim is stale.
+    claim_run_id: Mapped[int | None] = mapped_column(ForeignKey("engine_runs.id"))
     claimed_at: Mapped[dt.datetime | None]
     sent_at: Mapped[dt.datetime | None]
     #: When PARS's answer became definite (accepted, rejected, removed).
@@ -195,4 +225,8 @@ class EngineRun(Base):
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     message: Mapped[str | None] = mapped_column(Text)
     host: Mapped[str | None] = mapped_column(String(255))
+    #: Process ID on ``host``: a run whose process is gone left its claims stale.
+    pid: Mapped[int | None]
+    #: Refreshed while the run works; a run silent for too long is taken for dead.
+    heartbeat_at: Mapped[dt.datetime | None]
     updated_at: Mapped[timestamp] = mapped_column(onupdate=utcnow)

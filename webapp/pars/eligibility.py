@@ -11,8 +11,10 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from webapp.domain import BOARD_ID_OPTIONAL
-from webapp.models import Completion, Learner
+from sqlalchemy import ColumnElement, and_, func
+
+from webapp.domain import BOARD_ID_OPTIONAL, PHYSICIAN_DEGREES
+from webapp.models import Activity, Completion, Learner
 
 
 class Blocker(enum.StrEnum):
@@ -58,6 +60,12 @@ class Rules:
         month, day = (int(p) for p in self.year_close_month_day.split("-"))
         return dt.date(completion_date.year + 1, month, day)
 
+    def open_from(self) -> dt.date:
+        """The earliest completion date whose PARS reporting year is still open today."""
+        month, day = (int(p) for p in self.year_close_month_day.split("-"))
+        last_year_open = self.today <= dt.date(self.today.year, month, day)
+        return dt.date(self.today.year - 1 if last_year_open else self.today.year, 1, 1)
+
     def board_deadline(self, completion_date: dt.date) -> dt.date:
         return completion_date + dt.timedelta(days=self.board_days)
 
@@ -102,6 +110,19 @@ def in_scope(completion: Completion, learner: Learner, rules: Rules) -> list[Blo
     if completion.activity.accme_activity_id is None:
         blockers.append(Blocker.NOT_REGISTERED)
     return blockers
+
+
+def reportable_clause(rules: Rules) -> ColumnElement[bool]:
+    """``in_scope`` and an open reporting year as SQL, to find candidates in bulk.
+
+    Needs ``Completion`` joined to ``Activity`` and ``Learner``; every candidate is
+    still assessed in Python before anything is queued.
+    """
+    return and_(
+        Completion.completion_date >= max(rules.reporting_start, rules.open_from()),
+        Activity.accme_activity_id.is_not(None),
+        func.upper(func.trim(Learner.degree)).in_(sorted(PHYSICIAN_DEGREES)),
+    )
 
 
 def assess(completion: Completion, learner: Learner, rules: Rules, *,

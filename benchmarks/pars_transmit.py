@@ -1,0 +1,200 @@
+"""Transmit N records to the fake PARS server; compare with a bare client loop.
+
+    .venv/bin/python benchmarks/pars_transmit.py --records 20000 100000
+    .venv/bin/python benchmarks/pars_transmit.py --records 100000 --database-url postgresql://postgres@127.0.0.1:5432/test
+
+For each size it builds a database of N eligible completions (a third with
+board credit), starts the fake server in a process of its own, and runs
+``flask pars transmit`` as a child process (planning included); then, against
+a fresh server, a bare loop that only builds the same kind of record and posts
+it in the same batches with ``requests``. Peak memory is each child's maximum
+resident set size. It measures; it does not assert.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import insert  # noqa: E402
+
+from tests.conftest import create_database, drop_database, make_app, migrate  # noqa: E402
+from webapp.domain import npi_with_check_digit  # noqa: E402
+from webapp.extensions import db  # noqa: E402
+from webapp.models import (  # noqa: E402
+    Activity,
+    BoardCertification,
+    BoardCredit,
+    Completion,
+    Learner,
+    License,
+)
+
+CHUNK = 5000
+PER_LEARNER = 4
+
+BARE_LOOP = r'''
+import json, sys, uuid, requests
+url, user, password, records, batch = sys.argv[1:6]
+records, batch = int(records), int(batch)
+http = requests.Session()
+http.auth = (user, password)
+def report(n):
+    return {"CreditID": f"ccid:0001234:{uuid.uuid4()}", "LearnerRecordAction": "add",
+            "ActivityID": "202300001", "CompletionDate": "2026-11-01",
+            "Learner": {"FirstName": f"First{n}", "LastName": f"Last{n}", "BirthMonthDay": "05-06",
+                        "NPI": "1234567893", "LicenseState": "MI", "LicenseNumber": f"43{n:08d}"},
+            "Credits": [{"Type": "AMA PRA Category 1 Credit", "Amount": 1.25}] + (
+                [{"Board": "ABIM", "BoardID": f"{n:06d}", "Type": "Medical Knowledge",
+                  "Amount": 1.25}] if n % 3 == 0 else [])}
+sent = 0
+while sent < records:
+    size = min(batch, records - sent)
+    body = {"ProviderID": "0001234", "ActivityReports": [report(sent + i) for i in range(size)]}
+    response = http.post(url + "/learner-activities", json=body, timeout=(5, 30))
+    response.raise_for_status()
+    assert len(response.json()["Results"]) == size
+    sent += size
+'''
+
+
+def populate(records: int) -> None:
+    """N completions by N/4 physicians, written with bulk inserts."""
+    learners = max(records // PER_LEARNER, 1)
+    today = dt.date.today()
+    db.session.execute(insert(Activity), [
+        {"id": a, "source_id": f"ACT{a}", "title": "Benchmark activity",
+         "accme_activity_id": f"{202300000 + a}"} for a in range(1, 201)])
+    for start in range(0, learners, CHUNK):
+        ids = range(start + 1, min(start + CHUNK, learners) + 1)
+        db.session.execute(insert(Learner), [
+            {"id": n, "source_id": f"B{n}", "first_name": f"First{n}", "last_name": f"Last{n}",
+             "email": f"b{n}@example.org", "degree": "MD",
+             "npi": npi_with_check_digit(f"1{n:08d}"), "birth_month_day": "05-06"}
+            for n in ids])
+        db.session.execute(insert(License), [
+            {"learner_id": n, "state": "MI", "number": f"43{n:08d}"} for n in ids])
+        db.session.execute(insert(BoardCertification), [
+            {"learner_id": n, "board": "ABIM", "board_id": f"{n:06d}"} for n in ids])
+    for start in range(0, records, CHUNK):
+        ids = range(start + 1, min(start + CHUNK, records) + 1)
+        db.session.execute(insert(Completion), [
+            {"id": c, "learner_id": (c - 1) % learners + 1,
+             "activity_id": (c - 1) // learners % 200 + 1,
+             "completion_date": today - dt.timedelta(days=1 + (c - 1) // learners),
+             "cme_credits": "1.25"} for c in ids])
+        db.session.execute(insert(BoardCredit), [
+            {"completion_id": c, "board": "ABIM", "credit_type": "Medical Knowledge",
+             "credits": "1.25"} for c in ids if c % 3 == 0])
+    db.session.commit()
+
+
+def start_server() -> tuple[subprocess.Popen, str]:
+    server = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "tests.pars.fake_pars"], cwd=ROOT, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, text=True)
+    return server, server.stdout.readline().strip()
+
+
+def stop_server(server: subprocess.Popen) -> dict:
+    out, _ = server.communicate("", timeout=60)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _high_water_mib(pid: int) -> float:
+    """The process's peak resident set size so far (VmHWM), in MiB; 0 once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return 0.0
+
+
+def child(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Seconds and peak RSS (MiB) of one child process.
+
+    The peak is sampled from /proc while the child runs: its own rusage would
+    include the memory of this (forking) process.
+    """
+    with tempfile.TemporaryFile("w+") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out,  # noqa: S603
+                                stderr=subprocess.STDOUT, text=True)
+        peak = 0.0
+        while proc.poll() is None:
+            peak = max(peak, _high_water_mib(proc.pid))
+            time.sleep(0.02)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        text = out.read()
+    if proc.returncode != 0:
+        raise SystemExit(f"{args[0]} failed ({proc.returncode}): {text}")
+    return seconds, peak, (text.strip().splitlines() or [""])[-1]
+
+
+def measure(records: int, batch: int, tmp: Path) -> dict:
+    url = create_database(tmp)
+    try:
+        app = make_app(url, SQLALCHEMY_RECORD_QUERIES=False)
+        migrate(app)
+        with app.app_context():
+            populate(records)
+            db.session.remove()
+            db.engine.dispose()
+        server, server_url = start_server()
+        # development, not testing: tests record every query in memory (Flask-SQLAlchemy).
+        env = {**os.environ, "DATABASE_URL": url, "APP_ENV": "development",
+               "PARS_API_URL": server_url, "PARS_USER": "pars-user",
+               "PARS_PASSWORD": "pars-secret", "PARS_BATCH_SIZE": str(batch)}
+        seconds, peak, line = child([str(Path(sys.executable).with_name("flask")), "--app",
+                                     "wsgi", "pars", "transmit"], env)
+        stats = stop_server(server)
+        server, server_url = start_server()
+        bare_seconds, bare_peak, _ = child([sys.executable, "-c", BARE_LOOP, server_url,
+                                            "pars-user", "pars-secret", str(records), str(batch)])
+        bare_stats = stop_server(server)
+        return {"records": records, "engine_s": seconds, "engine_rps": records / seconds,
+                "engine_peak_mib": peak, "bare_s": bare_seconds,
+                "bare_rps": records / bare_seconds, "bare_peak_mib": bare_peak,
+                "accepted": stats["accepted"], "duplicates": stats["duplicate_adds"],
+                "bare_accepted": bare_stats["accepted"], "summary": line,
+                "database": url.split(":", 1)[0]}
+    finally:
+        drop_database(url)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, nargs="+", default=[20_000, 100_000])
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--database-url", default="")
+    args = parser.parse_args()
+    if args.database_url:
+        import tests.conftest as conftest
+
+        conftest.PG_URL = args.database_url
+    for records in sorted(args.records):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = measure(records, args.batch_size, Path(tmp))
+        print(f"{r['records']:>7} records ({r['database']}): engine {r['engine_s']:.1f} s, "
+              f"{r['engine_rps']:,.0f} records/s, peak RSS {r['engine_peak_mib']:.0f} MiB, "
+              f"{r['accepted']} accepted, {r['duplicates']} duplicate adds | bare client loop "
+              f"{r['bare_s']:.1f} s, {r['bare_rps']:,.0f} records/s, peak RSS "
+              f"{r['bare_peak_mib']:.0f} MiB", flush=True)
+        print(f"        {r['summary']}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

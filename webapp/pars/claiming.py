@@ -1,0 +1,156 @@
+"""Claiming queued records for sending, with every rule checked in the same transaction.
+
+The claim is the point of no return for consent: a record is claimed only if
+the rules hold in the transaction that marks it ``sending`` (or ``exported``),
+and that transaction commits before anything leaves the building.
+
+* PostgreSQL: candidates are locked ``FOR UPDATE SKIP LOCKED`` (two runs never
+  claim the same row) and their learners ``FOR SHARE``, so an opt-out either
+  committed before the claim read it, or waits for the claim to commit.
+* SQLite: the whole claim runs under ``BEGIN IMMEDIATE`` (see
+  ``store.engine_session``), which excludes every other writer for its duration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
+
+from webapp.models import Action, Completion, Delivery, DeliveryState, Learner
+from webapp.pars import record, words
+from webapp.pars.eligibility import Rules, assess
+from webapp.pars.outbox import _load_completions, verdict
+from webapp.pars.store import DELETE_DONE, REPORTED, add_events, is_postgres
+
+S = DeliveryState
+#: How long a delete waits when the record it removes is not settled yet.
+DELETE_RECHECK = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    credit_id: str
+    action: Action
+    #: ``webapp.pars.record`` form; personal data, never logged.
+    record: dict[str, Any]
+    withdraws_id: int | None
+    attempts: int
+
+
+@dataclass
+class ClaimResult:
+    items: list[Claimed] = field(default_factory=list)
+    #: Records looked at (claimed or set aside); 0 means nothing is due now.
+    examined: int = 0
+    #: Records set aside, by the state they went to.
+    set_aside: Counter = field(default_factory=Counter)
+
+
+def ready():
+    """Queued and not waiting for the removal of the record it replaces."""
+    removal = aliased(Delivery)
+    return (
+        Delivery.state == S.QUEUED,
+        or_(Delivery.depends_on_id.is_(None),
+            exists().where(removal.id == Delivery.depends_on_id,
+                           removal.state.in_(DELETE_DONE))),
+    )
+
+
+def due_now(now: dt.datetime):
+    """Ready, and not backing off."""
+    return (*ready(), or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now))
+
+
+def claim(session: Session, rules: Rules, *, limit: int, token: str, run_id: int | None,
+          now: dt.datetime, target: S = S.SENDING, batch_id: int | None = None) -> ClaimResult:
+    """Claim up to ``limit`` due records, earliest deadline first. The caller commits."""
+    postgres = is_postgres(session)
+    query = (
+        select(Delivery.id).where(*due_now(now))
+        # Earliest deadline first: board credit (30 days) comes before the year's close.
+        # Exactly the order of ix_deliveries_state_due, so no claim sorts the queue.
+        .order_by(Delivery.due_date, Delivery.id)
+        .limit(limit)
+    )
+    if postgres:
+        query = query.with_for_update(skip_locked=True, of=Delivery)
+    ids = session.scalars(query).all()
+    result = ClaimResult()
+    if not ids:
+        return result
+    if postgres:
+        session.execute(
+            select(Learner.id)
+            .where(Learner.id.in_(select(Completion.learner_id).join(Completion.deliveries)
+                                  .where(Delivery.id.in_(ids))))
+            .order_by(Learner.id).with_for_update(read=True)
+        )
+    # Fresh from the database: the rules must see what is committed now.
+    records = session.scalars(
+        select(Delivery).where(Delivery.id.in_(ids))
+        .options(selectinload(Delivery.completion).options(*_load_completions()))
+        .order_by(Delivery.due_date, Delivery.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    withdrawn_ids = [d.withdraws_id for d in records if d.withdraws_id]
+    withdrawn = {d.id: d for d in session.scalars(
+        select(Delivery).where(Delivery.id.in_(withdrawn_ids))
+        .execution_options(populate_existing=True))} if withdrawn_ids else {}
+    events = []
+    for delivery in records:
+        result.examined += 1
+        completion = delivery.completion
+        learner = completion.learner
+        assessment = assess(completion, learner, rules)
+        if delivery.action == Action.DELETE:
+            reported = withdrawn.get(delivery.withdraws_id)
+            if reported is not None and reported.state == S.REMOVED:
+                delivery.state, delivery.error_code = S.CANCELLED, None
+                events.append((delivery.id, "cancelled", "The record is no longer in PARS; "
+                               "nothing to remove."))
+                result.set_aside[S.CANCELLED] += 1
+                continue
+            if reported is None or reported.state not in REPORTED or not reported.sent_payload:
+                # Its add is still being settled; look again shortly.
+                delivery.next_attempt_at = now + DELETE_RECHECK
+                result.set_aside[S.QUEUED] += 1
+                continue
+        if not assessment.sendable:
+            state, blocker = verdict(delivery.action, assessment, claiming=True)
+            delivery.state = state
+            if state == S.FAILED:
+                delivery.error_code = "REPORTING_YEAR_CLOSED"
+                delivery.error_message = "The PARS reporting year closed before it was sent."
+                events.append((delivery.id, "failed", "Not sent: PARS closed the reporting "
+                               "year before it was sent. CME staff will review it."))
+            else:
+                delivery.error_code = blocker.value
+                kind = "cancelled" if state == S.CANCELLED else "waiting"
+                lead = "Will not be sent" if state == S.CANCELLED else "Not sent yet"
+                events.append((delivery.id, kind, f"{lead}: {words.blocker(blocker)}."))
+            result.set_aside[state] += 1
+            continue
+        if delivery.action == Action.DELETE:
+            payload = record.as_delete(withdrawn[delivery.withdraws_id].sent_payload)
+        else:
+            payload = record.build(delivery.credit_id, Action.ADD, completion, learner)
+            delivery.completion_revision = completion.revision
+        delivery.state = target
+        delivery.claim_token = token
+        delivery.claim_run_id = run_id
+        delivery.claimed_at = now
+        delivery.attempts += 1
+        delivery.sent_payload = payload
+        delivery.batch_id = batch_id
+        result.items.append(Claimed(delivery.id, delivery.credit_id, delivery.action, payload,
+                                    delivery.withdraws_id, delivery.attempts))
+    session.flush()
+    add_events(session, events, run_id, now)
+    return result

@@ -1,0 +1,153 @@
+"""``flask pars ...``: transmit, sync, status, and the Excel route staff use by hand."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from webapp.extensions import db
+from webapp.pars import engine as engine_module
+from webapp.pars import excel
+from webapp.pars.report import status as status_report
+from webapp.pars.settings import SettingsError
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on a terminal; nothing for cron (a summary line follows anyway)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    state: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        bar = state.get("bar")
+        if bar is None:
+            bar = click.progressbar(length=max(total, 1), label=label, file=sys.stderr)
+            bar.__enter__()
+            state["bar"] = bar
+        bar.length = max(total, done, 1)
+        bar.update(done - bar.pos)
+
+    try:
+        yield update
+    finally:
+        if "bar" in state:
+            state["bar"].__exit__(None, None, None)
+
+
+def _terminate_gracefully() -> None:
+    # SIGTERM (a scheduler stopping the job) unwinds like an error: the run is
+    # recorded as ended and what it was sending is left for the status look-up.
+    def handler(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+@click.group("pars")
+def pars_group() -> None:
+    """Reporting credit to ACCME's PARS."""
+
+
+@pars_group.command("transmit")
+@with_appcontext
+def transmit_command() -> None:
+    """Send every due record to the PARS web service, each exactly once.
+
+    Exit status: 0 done; 1 records need attention; 3 incomplete (PARS failing,
+    the next run finishes); 4 stopped (credentials or configuration).
+    """
+    _terminate_gracefully()
+    try:
+        with _progress("Sending to PARS") as progress:
+            report = engine_module.transmit(db.engine, current_app.config, progress=progress)
+    except SettingsError as exc:
+        click.echo(f"pars transmit: not run: {exc}", err=True)
+        sys.exit(engine_module.EXIT_STOPPED)
+    click.echo(report.line())
+    sys.exit(report.exit_code)
+
+
+@pars_group.command("sync")
+@with_appcontext
+def sync_command() -> None:
+    """Settle unknown outcomes and fetch the certifying boards' decisions."""
+    _terminate_gracefully()
+    try:
+        with _progress("Checking with PARS") as progress:
+            report = engine_module.sync(db.engine, current_app.config, progress=progress)
+    except SettingsError as exc:
+        click.echo(f"pars sync: not run: {exc}", err=True)
+        sys.exit(engine_module.EXIT_STOPPED)
+    click.echo(engine_module.sync_line(report))
+    sys.exit(report.exit_code)
+
+
+@pars_group.command("status")
+@with_appcontext
+def status_command() -> None:
+    """Counts by state, records past or near their deadline, and the last runs."""
+    report = status_report(db.session)
+    for line in report.lines():
+        click.echo(line)
+
+
+@pars_group.command("export")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The .xlsx file to write (must not exist yet).")
+@with_appcontext
+def export_command(out: Path) -> None:
+    """Write due records as ACCME's Excel learner batch file for upload by hand."""
+    try:
+        batch = excel.export(db.engine, current_app.config, out, actor="cli")
+    except excel.ExportRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    if batch is None:
+        click.echo("pars export: nothing is due; no file written")
+        return
+    click.echo(f"pars export: batch {batch.id}: {batch.record_count} records written to {out}. "
+               f"After uploading it to PARS, run `flask pars confirm-batch {batch.id}`; "
+               f"if it will not be uploaded, `flask pars cancel-batch {batch.id}`.")
+
+
+@pars_group.command("confirm-batch")
+@click.argument("batch_id", type=int)
+@with_appcontext
+def confirm_batch_command(batch_id: int) -> None:
+    """Record that staff uploaded Excel batch BATCH_ID to PARS."""
+    try:
+        result = excel.confirm_batch(db.session, batch_id, actor="cli")
+    except excel.ExportRefused as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"pars confirm-batch: batch {batch_id}: {result.records} records marked sent")
+    if result.withdrawn_consent:
+        click.echo(f"warning: {result.withdrawn_consent} of them belong to physicians who "
+                   "withdrew permission after the file was written", err=True)
+
+
+@pars_group.command("cancel-batch")
+@click.argument("batch_id", type=int)
+@with_appcontext
+def cancel_batch_command(batch_id: int) -> None:
+    """Cancel Excel batch BATCH_ID (not uploaded); its records go back to the queue."""
+    try:
+        count = excel.cancel_batch(db.session, batch_id, actor="cli")
+    except excel.ExportRefused as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"pars cancel-batch: batch {batch_id} cancelled; {count} records queued again")
+
+
+commands = [pars_group]

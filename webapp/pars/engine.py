@@ -1,0 +1,470 @@
+"""``pars transmit``: plan, settle, then send due records in batches until done.
+
+One run:
+
+1. plans (new completions, corrections, held-back records whose reason went);
+2. settles unknown outcomes and claims left by runs that died (status look-up);
+3. claims a batch (rules re-checked, committed as ``sending``), posts it, and
+   records each result; repeats, earliest deadline first, until nothing is due;
+   waits for short backoffs and settle delays rather than leaving work behind;
+4. stops early when PARS keeps failing (circuit breaker) or refuses the
+   credentials.
+
+Exit codes: 0 everything due was delivered or legitimately held back; 1 records
+need a person (rejected or failed in this run); 3 incomplete: PARS failed or
+was slow and the next run will finish; 4 stopped: credentials or configuration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import Session
+
+from webapp import audit
+from webapp.db import utcnow
+from webapp.models import Action, Batch, BatchKind, BatchState, Delivery, DeliveryState
+from webapp.pars import runs, words
+from webapp.pars.claiming import Claimed, claim, due_now, ready
+from webapp.pars.client import (
+    Malformed,
+    NotSent,
+    OutcomeUnknown,
+    ParsClient,
+    Refused,
+    Result,
+    Unauthorized,
+)
+from webapp.pars.eligibility import Rules
+from webapp.pars.outbox import plan
+from webapp.pars.settings import Settings
+from webapp.pars.settle import (
+    Breaker,
+    check_lookup_is_trustworthy,
+    settle,
+    settle_candidates,
+    sync_boards,
+)
+from webapp.pars.store import add_events, backoff, engine_session, new_token
+
+log = logging.getLogger(__name__)
+S = DeliveryState
+
+EXIT_OK, EXIT_ATTENTION, EXIT_INCOMPLETE, EXIT_STOPPED = 0, 1, 3, 4
+OUTCOMES = {EXIT_OK: "ok", EXIT_ATTENTION: "attention", EXIT_INCOMPLETE: "failed",
+            EXIT_STOPPED: "stopped"}
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class RunReport:
+    run_id: int | None
+    exit_code: int
+    message: str = ""
+    counts: Counter = field(default_factory=Counter)
+
+    @property
+    def outcome(self) -> str:
+        return OUTCOMES[self.exit_code]
+
+    def line(self) -> str:
+        c = self.counts
+        parts = [f"{c['accepted']} accepted", f"{c['rejected']} rejected",
+                 f"{c['failed']} failed", f"{c['unknown_left']} unknown",
+                 f"{c['due_left']} still due", f"{c['waiting']} held back",
+                 f"{c['corrections']} corrections queued"]
+        text = f"pars transmit run {self.run_id}: {self.outcome}: " + ", ".join(parts)
+        return text + (f". {self.message}" if self.message else "")
+
+
+def transmit(engine: Engine, config: Mapping[str, Any], *, client: ParsClient | None = None,
+             progress: Progress | None = None, sleep: Callable[[float], None] = time.sleep,
+             today: dt.date | None = None, actor: str = "cli") -> RunReport:
+    settings = Settings.from_config(config)
+    settings.require_web_service()
+    rules = Rules.from_config(config, today)
+    own_client = client is None
+    client = client or ParsClient(settings)
+    try:
+        with engine_session(engine) as session:
+            return _Run(session, client, settings, rules, progress, sleep, actor).run()
+    finally:
+        if own_client:
+            client.close()
+
+
+class _Run:
+    def __init__(self, session: Session, client: ParsClient, settings: Settings, rules: Rules,
+                 progress: Progress | None, sleep: Callable[[float], None], actor: str) -> None:
+        self.session, self.client, self.settings, self.rules = session, client, settings, rules
+        self.progress, self.sleep, self.actor = progress, sleep, actor
+        self.breaker = Breaker(settings.breaker_failures)
+        self.counts: Counter = Counter()
+        self.run_id = 0
+        self.lookups_checked = False
+        self.done = 0
+        self.total = 0
+
+    # -- the run ------------------------------------------------------------
+
+    def run(self) -> RunReport:
+        self.run_id = runs.start(self.session, "transmit")
+        report = RunReport(self.run_id, EXIT_OK, counts=self.counts)
+        try:
+            planned = plan(self.session, self.rules, provider_id=self.settings.provider_id,
+                           commit=True, run_id=self.run_id)
+            self.counts["corrections"] += planned.corrections
+            self._settle()
+            self.total = self._count(*due_now(utcnow()))
+            self._tick(0)
+            self._loop()
+            report.exit_code, report.message = self._verdict()
+        except (Unauthorized, Refused, runs.RunTakenOver) as exc:
+            self.session.rollback()
+            report.exit_code, report.message = EXIT_STOPPED, str(exc)
+        except BaseException:
+            self.session.rollback()
+            self._abandon()
+            runs.finish(self.session, self.run_id, "failed", dict(self.counts),
+                        "stopped by an error; see the log")
+            raise
+        self.counts["waiting"] = self._count(Delivery.state == S.WAITING)
+        runs.finish(self.session, self.run_id, report.outcome, dict(self.counts), report.message)
+        audit.record("pars.transmitted", actor=self.actor, subject_type="engine_run",
+                     subject_id=self.run_id, session=self.session, outcome=report.outcome,
+                     **{k: v for k, v in self.counts.items() if isinstance(v, int)})
+        self.session.commit()
+        return report
+
+    def _loop(self) -> None:
+        while not self.breaker.open:
+            if self._send_next_batch():
+                continue
+            if self._settle():
+                continue
+            wake = self._next_wake()
+            if wake is None:
+                return
+            delay = (wake - utcnow()).total_seconds()
+            if delay > self.settings.max_wait:
+                return
+            if delay > 0:
+                runs.heartbeat(self.session, self.run_id)
+                self.session.commit()
+                self.sleep(delay)
+
+    def _verdict(self) -> tuple[int, str]:
+        now = utcnow()
+        self.counts["due_left"] = self._count(*due_now(now)) + self._count(
+            Delivery.state == S.QUEUED, Delivery.next_attempt_at > now)
+        self.counts["unknown_left"] = self._count(settle_candidates(self.run_id, now))
+        if self.breaker.open:
+            return EXIT_INCOMPLETE, ("PARS kept failing; the run stopped early and the next "
+                                     "run will finish the work")
+        if self.counts["due_left"] or self.counts["unknown_left"]:
+            return EXIT_INCOMPLETE, "some records are left for the next run"
+        if self.counts["rejected"] or self.counts["failed"]:
+            return EXIT_ATTENTION, "records need attention (rejected or failed)"
+        return EXIT_OK, ""
+
+    def _count(self, *criteria: Any) -> int:
+        value = self.session.scalar(select(func.count()).select_from(Delivery).where(*criteria))
+        self.session.commit()
+        return value or 0
+
+    def _tick(self, n: int) -> None:
+        self.done += n
+        if self.progress:
+            self.progress(self.done, max(self.total, self.done))
+
+    def _next_wake(self) -> dt.datetime | None:
+        """When something will be due or settleable again: a backoff or a settle delay."""
+        now = utcnow()
+        # Possibly already past: the record became due while this run looked elsewhere.
+        queued = self.session.scalar(select(func.min(Delivery.next_attempt_at)).where(
+            *ready(), Delivery.next_attempt_at.is_not(None)))
+        far = now + dt.timedelta(days=3650)
+        unknown = self.session.scalar(
+            select(func.min(func.coalesce(Delivery.sent_at, Delivery.claimed_at)))
+            .where(settle_candidates(self.run_id, far)))
+        self.session.commit()
+        if unknown is not None:
+            if unknown.tzinfo is None:  # aggregate results skip the column type on SQLite
+                unknown = unknown.replace(tzinfo=dt.UTC)
+            unknown += dt.timedelta(seconds=self.settings.settle_delay)
+        if queued is not None and queued.tzinfo is None:
+            queued = queued.replace(tzinfo=dt.UTC)
+        times = [t for t in (queued, unknown) if t is not None]
+        return min(times) if times else None
+
+    def _settle(self, only_ids: list[int] | None = None) -> int:
+        """Settle what may be settled now; how many records were looked up."""
+        before = sum(self.counts[k] for k in ("accepted", "removed", "queued", "failed",
+                                              "rejected", "lookup_failed"))
+        if not self.lookups_checked:
+            runs.reap(self.session, self.settings.stale_run_seconds, self.run_id)
+            has_work = self.session.scalar(select(func.count()).select_from(Delivery).where(
+                settle_candidates(self.run_id, utcnow())))
+            self.session.commit()
+            if not has_work:
+                return 0
+            check_lookup_is_trustworthy(self.session, self.client)
+            self.lookups_checked = True
+        settle(self.session, self.client, self.settings, self.run_id, breaker=self.breaker,
+               only_ids=only_ids, ignore_delay=only_ids is not None, counts=self.counts)
+        after = sum(self.counts[k] for k in ("accepted", "removed", "queued", "failed",
+                                             "rejected", "lookup_failed"))
+        return after - before
+
+    # -- one batch ----------------------------------------------------------
+
+    def _send_next_batch(self) -> bool:
+        now = utcnow()
+        token = new_token()
+        runs.heartbeat(self.session, self.run_id)
+        result = claim(self.session, self.rules, limit=self.settings.batch_size, token=token,
+                       run_id=self.run_id, now=now)
+        batch_id = None
+        if result.items:
+            batch = Batch(kind=BatchKind.WEB, state=BatchState.OPEN, created_by=self.actor,
+                          record_count=len(result.items), run_id=self.run_id)
+            self.session.add(batch)
+            self.session.flush()
+            batch_id = batch.id
+            self.session.execute(update(Delivery).where(Delivery.claim_token == token)
+                                 .values(batch_id=batch_id))
+        self.session.commit()
+        self.session.expunge_all()
+        for state, n in result.set_aside.items():
+            if state != S.QUEUED:
+                self.counts[state.value if state != S.WAITING else "held_back"] += n
+        if not result.examined:
+            return False
+        if result.items:
+            self._post(result.items, token, batch_id)
+        self._tick(result.examined)
+        return True
+
+    def _post(self, items: list[Claimed], token: str, batch_id: int | None) -> None:
+        try:
+            results = self.client.submit([i.record for i in items])
+        except Malformed as exc:
+            if len(items) > 1:  # find the record PARS refuses: nothing was stored
+                mid = len(items) // 2
+                self._post(items[:mid], token, batch_id)
+                self._post(items[mid:], token, batch_id)
+                return
+            self._finish(items, token, S.FAILED, "MALFORMED", str(exc),
+                         "PARS refused the record as malformed; CME staff will review it.")
+            self._batch(batch_id, BatchState.CANCELLED)
+            return
+        except NotSent as exc:
+            self.breaker.failure()
+            self._requeue(items, token, str(exc), exc.retry_after)
+            self._batch(batch_id, BatchState.CANCELLED)
+            return
+        except OutcomeUnknown as exc:
+            self.breaker.failure()
+            self._finish(items, token, S.UNKNOWN, None, str(exc),
+                         "No definite answer from PARS; it will be checked with PARS before "
+                         "it is ever sent again.")
+            return
+        except (Unauthorized, Refused) as exc:
+            self._requeue(items, token, str(exc), None, count_attempt=False)
+            self._batch(batch_id, BatchState.CANCELLED)
+            raise
+        self.breaker.success()
+        self._record(items, token, results)
+        self._batch(batch_id, BatchState.CONFIRMED)
+
+    def _mine(self, items: list[Claimed], token: str) -> set[int]:
+        """The records this run still holds (a takeover would have replaced the token)."""
+        ids = set(self.session.scalars(select(Delivery.id).where(
+            Delivery.id.in_([i.id for i in items]), Delivery.claim_token == token,
+            Delivery.state == S.SENDING)))
+        lost = len(items) - len(ids)
+        if lost:
+            log.warning("%d claimed records were taken over; their outcome is left to the "
+                        "status look-up", lost)
+        return ids
+
+    def _record(self, items: list[Claimed], token: str, results: list[Result]) -> None:
+        now = utcnow()
+        mine = self._mine(items, token)
+        accepted, verify, events = [], [], []
+        removed_adds = []
+        for item, result in zip(items, results, strict=True):
+            if item.id not in mine:
+                continue
+            if result.accepted:
+                accepted.append(item.id)
+                if item.action == Action.DELETE:
+                    events.append((item.id, "accepted", "Removal accepted by PARS."))
+                    removed_adds.append(item.withdraws_id)
+                else:
+                    events.append((item.id, "accepted", "Sent to PARS and accepted."))
+            elif item.action == Action.ADD and result.code == "DUPLICATE_CREDIT_ID":
+                # PARS already holds this CreditID: it was stored before; confirm by look-up.
+                verify.append(item.id)
+            else:
+                self.session.execute(update(Delivery).where(Delivery.id == item.id).values(
+                    state=S.REJECTED, sent_at=now, settled_at=now, claim_token=None,
+                    error_code=(result.code or "REJECTED")[:64],
+                    error_message=result.message))
+                events.append((item.id, "rejected", words.rejected(result.code)))
+                self.counts["rejected"] += 1
+        if accepted:
+            self.session.execute(update(Delivery).where(Delivery.id.in_(accepted)).values(
+                state=S.ACCEPTED, sent_at=now, settled_at=now, claim_token=None,
+                error_code=None, error_message=None, next_attempt_at=None))
+            self.counts["accepted"] += len(accepted)
+        if removed_adds:
+            self.session.execute(update(Delivery).where(Delivery.id.in_(removed_adds))
+                                 .values(state=S.REMOVED, settled_at=now))
+            events += [(a, "removed", "Removed from PARS; the corrected record replaces it.")
+                       for a in removed_adds]
+        if verify:
+            self.session.execute(update(Delivery).where(Delivery.id.in_(verify)).values(
+                state=S.UNKNOWN, sent_at=now))
+            events += [(v, "unknown", "PARS says it already holds this credit ID; checking.")
+                       for v in verify]
+        add_events(self.session, events, self.run_id, now)
+        self.session.commit()
+        if verify:
+            self._settle(only_ids=verify)
+
+    def _finish(self, items: list[Claimed], token: str, state: S, code: str | None,
+                message: str, detail: str) -> None:
+        now = utcnow()
+        ids = list(self._mine(items, token))
+        values: dict[str, Any] = {"state": state, "error_message": message[:2000]}
+        if state == S.UNKNOWN:
+            values["sent_at"] = now
+        else:
+            values.update(error_code=code, settled_at=now, claim_token=None)
+            self.counts[state.value] += len(ids)
+        self.session.execute(update(Delivery).where(Delivery.id.in_(ids)).values(**values))
+        add_events(self.session, [(i, state.value, detail) for i in ids], self.run_id, now)
+        self.session.commit()
+
+    def _requeue(self, items: list[Claimed], token: str, reason: str,
+                 retry_after: float | None, *, count_attempt: bool = True) -> None:
+        """Nothing was stored: back to the queue with a backoff, or failed at the limit."""
+        now = utcnow()
+        mine = self._mine(items, token)
+        events = []
+        for item in items:
+            if item.id not in mine:
+                continue
+            values: dict[str, Any] = {"claim_token": None, "error_message": reason[:2000]}
+            if not count_attempt:
+                values.update(state=S.QUEUED, attempts=item.attempts - 1)
+            elif item.attempts >= self.settings.max_attempts:
+                values.update(state=S.FAILED, error_code="NOT_DELIVERED", settled_at=now)
+                events.append((item.id, "failed", f"Not delivered after {item.attempts} "
+                               "attempts; CME staff will review it."))
+                self.counts["failed"] += 1
+            else:
+                wait = backoff(self.settings.retry_base, self.settings.max_wait, item.attempts)
+                if retry_after is not None:
+                    wait = max(wait, dt.timedelta(seconds=retry_after))
+                values.update(state=S.QUEUED, next_attempt_at=now + wait)
+                events.append((item.id, "requeued", "PARS could not take it just now; it will "
+                               "be sent again."))
+            self.session.execute(update(Delivery).where(Delivery.id == item.id).values(**values))
+        add_events(self.session, events, self.run_id, now)
+        self.session.commit()
+
+    def _batch(self, batch_id: int | None, state: BatchState) -> None:
+        if batch_id is None:
+            return
+        self.session.execute(update(Batch).where(Batch.id == batch_id,
+                                                 Batch.state == BatchState.OPEN)
+                             .values(state=state))
+        self.session.commit()
+
+    def _abandon(self) -> None:
+        """After an unexpected error: what this run was sending has an unknown outcome."""
+        try:
+            self.session.execute(update(Delivery).where(
+                Delivery.claim_run_id == self.run_id, Delivery.state == S.SENDING,
+            ).values(state=S.UNKNOWN, sent_at=utcnow()))
+            self.session.commit()
+        except Exception:  # the database may be what failed; the next run settles them
+            log.exception("could not mark this run's records as unknown")
+            self.session.rollback()
+
+
+def sync(engine: Engine, config: Mapping[str, Any], *, client: ParsClient | None = None,
+         progress: Progress | None = None, actor: str = "cli") -> RunReport:
+    """``pars sync``: settle unknown outcomes, then fetch each board's decisions."""
+    settings = Settings.from_config(config)
+    settings.require_web_service()
+    own_client = client is None
+    client = client or ParsClient(settings)
+    counts: Counter = Counter()
+    try:
+        with engine_session(engine) as session:
+            run_id = runs.start(session, "sync")
+            report = RunReport(run_id, EXIT_OK, counts=counts)
+            breaker = Breaker(settings.breaker_failures)
+            done = 0
+
+            def tick(n: int) -> None:
+                nonlocal done
+                done += n
+                if progress:
+                    progress(done, done)
+
+            try:
+                runs.reap(session, settings.stale_run_seconds, run_id)
+                session.commit()
+                # Always: board look-ups also read a 404 as "PARS lost the record".
+                check_lookup_is_trustworthy(session, client)
+                settle(session, client, settings, run_id, breaker=breaker, counts=counts,
+                       progress=tick)
+                boards = sync_boards(session, client, settings, run_id, breaker=breaker,
+                                     progress=tick)
+                counts.update({f"boards_{k}": v for k, v in boards.items()})
+                if breaker.open:
+                    report.exit_code = EXIT_INCOMPLETE
+                    report.message = "PARS kept failing; the next sync will finish the work"
+                elif counts["lookup_failed"] or counts["boards_lookup_failed"]:
+                    report.exit_code = EXIT_INCOMPLETE
+                    report.message = "some look-ups failed; the next sync will repeat them"
+                elif counts["rejected"] or counts["failed"] or counts["boards_missing"]:
+                    report.exit_code = EXIT_ATTENTION
+                    report.message = "records need attention (rejected or failed)"
+            except (Unauthorized, Refused, runs.RunTakenOver) as exc:
+                session.rollback()
+                report.exit_code, report.message = EXIT_STOPPED, str(exc)
+            except BaseException:
+                session.rollback()
+                runs.finish(session, run_id, "failed", dict(counts), "stopped by an error")
+                raise
+            runs.finish(session, run_id, report.outcome, dict(counts), report.message)
+            audit.record("pars.synced", actor=actor, subject_type="engine_run",
+                         subject_id=run_id, session=session, outcome=report.outcome,
+                         **dict(counts))
+            session.commit()
+            return report
+    finally:
+        if own_client:
+            client.close()
+
+
+def sync_line(report: RunReport) -> str:
+    c = report.counts
+    text = (f"pars sync run {report.run_id}: {report.outcome}: {c['accepted']} confirmed, "
+            f"{c['queued']} to be sent again, {c['rejected'] + c['failed']} need attention; "
+            f"{c['boards_checked']} checked for board decisions, "
+            f"{c['boards_board_changes']} board decisions updated")
+    return text + (f". {report.message}" if report.message else "")

@@ -1,0 +1,546 @@
+"""The outbox: which records PARS should receive, and the changes that re-queue them.
+
+Functions here take the caller's session and never commit it (a web request
+commits once), except ``plan(..., commit=True)``, which the engine uses to
+plan in chunks of its own.
+
+Every completion that should be in PARS has a delivery; a completion has at
+most one live add, numbered by ``sequence`` (unique per completion and action,
+so two planners racing each other fail rather than queue it twice).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from flask import current_app, has_app_context
+from sqlalchemy import exists, func, insert, select
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
+
+from webapp import audit
+from webapp.db import utcnow
+from webapp.models import (
+    IN_FLIGHT,
+    NEEDS_ATTENTION,
+    Action,
+    BoardStatus,
+    Completion,
+    Delivery,
+    DeliveryState,
+    Learner,
+)
+from webapp.pars import words
+from webapp.pars.eligibility import (
+    NOT_REPORTABLE,
+    Assessment,
+    Blocker,
+    Rules,
+    assess,
+    reportable_clause,
+)
+from webapp.pars.store import DEAD_ADD, REPORTED, add_events, new_credit_id, serialize_planning
+
+CHUNK = 500
+#: PARS rejections that a change of the physician's details can fix.
+IDENTIFIER_CODES = frozenset({"LEARNER_NOT_MATCHED", "MISSING_IDENTIFIER", "BOARD_ID_MISMATCH"})
+
+S = DeliveryState
+
+
+class ActionRefused(ValueError):
+    """A staff action that does not apply to the record in its current state."""
+
+
+@dataclass
+class PlanSummary:
+    queued: int = 0
+    waiting: int = 0
+    corrections: int = 0
+    updated: int = 0
+    requeued: int = 0
+    cancelled: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _config(name: str, given: Any) -> Any:
+    if given is not None:
+        return given
+    if not has_app_context():
+        raise RuntimeError(f"{name} must be given outside an application context")
+    return current_app.config
+
+
+def _rules(rules: Rules | None) -> Rules:
+    return rules if rules is not None else Rules.from_config(_config("rules", None))
+
+
+def _provider(provider_id: str | None) -> str:
+    return provider_id or _config("provider_id", None)["PARS_PROVIDER_ID"]
+
+
+def _load_completions():
+    return (
+        selectinload(Completion.board_credits),
+        joinedload(Completion.activity),
+        joinedload(Completion.learner).selectinload(Learner.licenses),
+        joinedload(Completion.learner).selectinload(Learner.board_certifications),
+    )
+
+
+def verdict(action: Action, result: Assessment, *, claiming: bool) -> tuple[S, Blocker | None]:
+    """Where a record goes when ``result`` says it cannot be sent now.
+
+    Out of scope: cancelled. A closed year found when claiming a queued add is a
+    missed deadline (failed, for staff); found later it is cancelled. Consent or
+    identifiers: waiting. A delete waits with (and for the same reasons as) the
+    add that replaces the record, so a correction never removes credit from PARS
+    that cannot be reported again.
+    """
+    out = next((b for b in result.blockers if b in NOT_REPORTABLE), None)
+    if out is not None:
+        if claiming and action == Action.ADD and out == Blocker.YEAR_CLOSED:
+            return S.FAILED, out
+        return S.CANCELLED, out
+    return S.WAITING, result.first
+
+
+# -- planning -----------------------------------------------------------------
+
+
+def plan(session: Session, rules: Rules | None = None, *, learner: Learner | None = None,
+         provider_id: str | None = None, commit: bool = False,
+         run_id: int | None = None) -> PlanSummary:
+    """Queue what PARS should receive: new completions, corrections, and held-back
+    records whose reason went away. Safe to repeat and to run concurrently."""
+    rules, provider_id = _rules(rules), _provider(provider_id)
+    summary = PlanSummary()
+    ctx = _Ctx(session, rules, provider_id, learner.id if learner else None, commit, run_id)
+    ctx.new_adds(summary)
+    ctx.revisions(summary)
+    ctx.recheck_waiting(summary)
+    return summary
+
+
+@dataclass
+class _Ctx:
+    session: Session
+    rules: Rules
+    provider_id: str
+    learner_id: int | None
+    commit: bool
+    run_id: int | None
+
+    def _done_chunk(self) -> None:
+        if self.commit:
+            self.session.commit()
+            # Keep memory flat: only the engine's own session is emptied.
+            self.session.expunge_all()
+        else:
+            self.session.flush()
+
+    def new_adds(self, summary: PlanSummary) -> None:
+        last = 0
+        while True:
+            serialize_planning(self.session)
+            # Walk reportable completions by key and drop those with a live add in a
+            # second, indexed query: an anti-join here would scan every delivery per chunk.
+            query = (
+                select(Completion.id).join(Completion.activity).join(Completion.learner)
+                .where(reportable_clause(self.rules), Completion.id > last)
+                .order_by(Completion.id).limit(CHUNK)
+            )
+            if self.learner_id is not None:
+                query = query.where(Completion.learner_id == self.learner_id)
+            page = self.session.scalars(query).all()
+            if not page:
+                self._done_chunk()
+                return
+            last = page[-1]
+            covered = set(self.session.scalars(
+                select(Delivery.completion_id).where(
+                    Delivery.completion_id.in_(page), Delivery.action == Action.ADD,
+                    Delivery.state.not_in(DEAD_ADD))
+            ))
+            ids = [i for i in page if i not in covered]
+            if not ids:
+                self._done_chunk()
+                continue
+            completions = self.session.scalars(
+                select(Completion).where(Completion.id.in_(ids)).options(*_load_completions())
+            ).unique().all()
+            sequences = dict(self.session.execute(
+                select(Delivery.completion_id, func.max(Delivery.sequence))
+                .where(Delivery.completion_id.in_(ids), Delivery.action == Action.ADD)
+                .group_by(Delivery.completion_id)
+            ).all())
+            rows = []
+            for completion in completions:
+                result = assess(completion, completion.learner, self.rules)
+                if not result.reportable:
+                    continue
+                state = S.QUEUED if result.sendable else S.WAITING
+                rows.append(self._add_row(completion, state, result.first,
+                                          sequences.get(completion.id, 0) + 1))
+            if rows:
+                self._insert(rows, summary)
+            self._done_chunk()
+
+    def _add_row(self, completion: Completion, state: S, blocker: Blocker | None,
+                 sequence: int, depends_on_id: int | None = None) -> dict[str, Any]:
+        return {
+            "completion_id": completion.id, "action": Action.ADD,
+            "credit_id": new_credit_id(self.provider_id), "state": state,
+            "sequence": sequence, "completion_revision": completion.revision,
+            "due_date": self.rules.due_date(completion),
+            "has_board_credit": bool(completion.board_credits),
+            "error_code": blocker.value if blocker else None,
+            "depends_on_id": depends_on_id,
+        }
+
+    def _insert(self, rows: list[dict[str, Any]], summary: PlanSummary) -> list[int]:
+        created = self.session.execute(
+            insert(Delivery).returning(Delivery.id, Delivery.state, Delivery.due_date,
+                                       Delivery.error_code, sort_by_parameter_order=True),
+            rows,
+        ).all()
+        events = []
+        for row in created:
+            if row.state == S.QUEUED:
+                summary.queued += 1
+                events.append((row.id, "queued", f"Queued for PARS; due by {row.due_date}."))
+            else:
+                summary.waiting += 1
+                events.append((row.id, "waiting",
+                               f"Not sent yet: {words.blocker(row.error_code)}."))
+        add_events(self.session, events, self.run_id)
+        return [row.id for row in created]
+
+    def _next_sequence(self, completion_id: int) -> int:
+        self.session.flush()
+        current = self.session.scalar(
+            select(func.max(Delivery.sequence))
+            .where(Delivery.completion_id == completion_id, Delivery.action == Action.ADD)
+        )
+        return (current or 0) + 1
+
+    def replace(self, add: Delivery, reason: str, summary: PlanSummary) -> int | None:
+        """Cancel a rejected add and queue the completion again under a new CreditID."""
+        completion = add.completion
+        result = assess(completion, completion.learner, self.rules)
+        if not result.reportable:
+            return None
+        add.state = S.CANCELLED
+        add.claim_token = None
+        add_events(self.session, [(add.id, "cancelled", reason)], self.run_id)
+        state = S.QUEUED if result.sendable else S.WAITING
+        self.session.flush()
+        [new_id] = self._insert([self._add_row(completion, state, result.first,
+                                               self._next_sequence(completion.id))], summary)
+        return new_id
+
+    def correct(self, add: Delivery, reason: str, summary: PlanSummary) -> None:
+        """Remove a reported add from PARS and report the completion again afterwards."""
+        completion = add.completion
+        result = assess(completion, completion.learner, self.rules)
+        if not result.reportable:
+            return
+        sendable = result.sendable
+        [row] = self.session.execute(
+            insert(Delivery).returning(Delivery.id),
+            [{"completion_id": completion.id, "action": Action.DELETE,
+              "credit_id": add.credit_id, "state": S.QUEUED if sendable else S.WAITING,
+              "sequence": add.sequence, "completion_revision": add.completion_revision,
+              "withdraws_id": add.id, "due_date": self.rules.due_date(completion),
+              "has_board_credit": bool(completion.board_credits),
+              "error_code": None if sendable else result.first.value}],
+        ).all()
+        add_events(self.session, [
+            (add.id, "correcting", reason),
+            (row.id, "queued" if sendable else "waiting",
+             "Removal of the earlier record queued; the corrected record follows it."
+             if sendable else f"Correction not sent yet: {words.blocker(result.first)}."),
+        ], self.run_id)
+        self._insert([self._add_row(completion, S.QUEUED if sendable else S.WAITING,
+                                    result.first, self._next_sequence(completion.id),
+                                    depends_on_id=row.id)], PlanSummary())
+        summary.corrections += 1
+
+    def revisions(self, summary: PlanSummary) -> None:
+        later = aliased(Delivery)
+        newer = select(later.id).where(
+            later.completion_id == Delivery.completion_id, later.action == Action.ADD,
+            later.sequence > Delivery.sequence,
+        )
+        last = 0
+        while True:
+            serialize_planning(self.session)
+            query = (
+                select(Delivery.id).join(Delivery.completion)
+                .where(Delivery.action == Action.ADD, Delivery.id > last,
+                       Delivery.state.not_in(DEAD_ADD | IN_FLIGHT),
+                       Delivery.completion_revision < Completion.revision,
+                       Completion.completion_date >= self.rules.open_from(),
+                       ~newer.exists())
+                .order_by(Delivery.id).limit(CHUNK)
+            )
+            if self.learner_id is not None:
+                query = query.where(Completion.learner_id == self.learner_id)
+            ids = self.session.scalars(query).all()
+            if not ids:
+                self._done_chunk()
+                return
+            last = ids[-1]
+            adds = self.session.scalars(
+                select(Delivery).where(Delivery.id.in_(ids))
+                .options(selectinload(Delivery.completion).options(*_load_completions()))
+                .order_by(Delivery.id)
+            ).all()
+            for add in adds:
+                completion = add.completion
+                if add.state in REPORTED:
+                    self.correct(add, "The credit changed after it was reported; the record "
+                                 "will be removed and reported again.", summary)
+                elif add.state == S.REJECTED:
+                    if self.replace(add, "The credit changed after PARS rejected it; it will "
+                                    "be sent again under a new credit ID.", summary):
+                        summary.corrections += 1
+                else:
+                    add.completion_revision = completion.revision
+                    add.due_date = self.rules.due_date(completion)
+                    add.has_board_credit = bool(completion.board_credits)
+                    add_events(self.session, [(add.id, "updated", "The credit changed before "
+                                               "it was sent; the new figures will be sent.")],
+                               self.run_id)
+                    summary.updated += 1
+            self._done_chunk()
+
+    def recheck_waiting(self, summary: PlanSummary) -> None:
+        """Waiting records whose reason went away go back to the queue; out of scope: cancelled.
+
+        This runs on every plan, so a consent or identifier change is picked up even
+        when no one called ``on_consent_changed`` / ``on_identifiers_changed``.
+        """
+        last = 0
+        while True:
+            query = (
+                select(Delivery.id).join(Delivery.completion)
+                .where(Delivery.state == S.WAITING, Delivery.id > last)
+                .order_by(Delivery.id).limit(CHUNK)
+            )
+            if self.learner_id is not None:
+                query = query.where(Completion.learner_id == self.learner_id)
+            ids = self.session.scalars(query).all()
+            if not ids:
+                self._done_chunk()
+                return
+            last = ids[-1]
+            records = self.session.scalars(
+                select(Delivery).where(Delivery.id.in_(ids))
+                .options(selectinload(Delivery.completion).options(*_load_completions()))
+                .order_by(Delivery.id)
+            ).all()
+            events = []
+            for record in records:
+                completion = record.completion
+                result = assess(completion, completion.learner, self.rules)
+                if result.sendable:
+                    record.state, record.error_code = S.QUEUED, None
+                    events.append((record.id, "queued", "Queued for PARS again: nothing "
+                                   "holds it back any more."))
+                    summary.requeued += 1
+                    continue
+                state, blocker = verdict(record.action, result, claiming=False)
+                if state == S.CANCELLED:
+                    record.state, record.error_code = state, blocker.value
+                    events.append((record.id, "cancelled",
+                                   f"Will not be sent: {words.blocker(blocker)}."))
+                    summary.cancelled += 1
+                elif record.error_code != blocker.value:
+                    record.error_code = blocker.value
+                    events.append((record.id, "waiting",
+                                   f"Not sent yet: {words.blocker(blocker)}."))
+            add_events(self.session, events, self.run_id)
+            self._done_chunk()
+
+
+# -- changes made by the physician ----------------------------------------
+
+
+def _learner_records(session: Session, learner: Learner, *states: S) -> list[Delivery]:
+    return list(session.scalars(
+        select(Delivery).join(Delivery.completion)
+        .where(Completion.learner_id == learner.id, Delivery.state.in_(states))
+        .options(selectinload(Delivery.completion).options(*_load_completions()),
+                 selectinload(Delivery.board_statuses))
+        .order_by(Delivery.id)
+    ))
+
+
+def _is_current(session: Session, add: Delivery) -> bool:
+    return not session.scalar(select(exists().where(
+        Delivery.completion_id == add.completion_id, Delivery.action == Action.ADD,
+        Delivery.sequence > add.sequence)))
+
+
+def on_identifiers_changed(session: Session, learner: Learner, rules: Rules | None = None, *,
+                           provider_id: str | None = None, actor: str = "system") -> PlanSummary:
+    """The physician (or staff) changed an identifier PARS or a board matches on.
+
+    Waiting records are queued again (the engine re-checks them when it claims
+    them); an add PARS rejected for a mismatch or a missing identifier is sent
+    again under a new CreditID; an add PARS accepted but a certifying board
+    rejected is removed and reported again.
+    """
+    rules, provider_id = _rules(rules), _provider(provider_id)
+    serialize_planning(session)
+    summary = PlanSummary()
+    ctx = _Ctx(session, rules, provider_id, learner.id, False, None)
+    # Waiting records: queued again if nothing holds them back any more (within the
+    # reporting rules: a closed year cancels them instead).
+    ctx.recheck_waiting(summary)
+    for add in _learner_records(session, learner, S.REJECTED):
+        if (add.action == Action.ADD and add.error_code in IDENTIFIER_CODES
+                and _is_current(session, add)):
+            if ctx.replace(add, "The physician's details changed after PARS rejected it; it "
+                           "will be sent again under a new credit ID.", summary):
+                summary.corrections += 1
+    for add in _learner_records(session, learner, *REPORTED):
+        board_rejected = any(b.status == "rejected" for b in add.board_statuses)
+        if (add.action == Action.ADD and board_rejected and _is_current(session, add)
+                and add.completion.completion_date >= rules.open_from()):
+            ctx.correct(add, "The physician's details changed after a certifying board "
+                        "rejected the record; it will be removed and reported again.", summary)
+    session.flush()
+    audit.record("pars.identifiers_changed", actor=actor, subject_type="learner",
+                 subject_id=learner.id, session=session, **summary.as_dict())
+    return summary
+
+
+def on_consent_changed(session: Session, learner: Learner, rules: Rules | None = None, *,
+                       actor: str = "system") -> PlanSummary:
+    """The physician's sharing permission changed (already saved on ``learner``).
+
+    Opting back in: held-back records are queued again (the engine re-checks
+    every rule when it claims them). Opting out: nothing queued is sent; records
+    already being sent cannot be recalled, and records in an Excel file not yet
+    confirmed are flagged for staff.
+    """
+    rules = _rules(rules)
+    summary = PlanSummary()
+    now_sharing = learner.shares(rules.consent_default)
+    if now_sharing:
+        # Queued again within the reporting rules (a record whose year closed meanwhile
+        # is cancelled; one still missing an identifier keeps waiting for it).
+        _Ctx(session, rules, "", learner.id, False, None).recheck_waiting(summary)
+    else:
+        for record in _learner_records(session, learner, S.QUEUED):
+            record.state, record.error_code = S.WAITING, Blocker.OPTED_OUT.value
+            add_events(session, [(record.id, "waiting", "Permission to share withdrawn; "
+                                  "it will not be sent.")])
+            summary.waiting += 1
+        for record in _learner_records(session, learner, S.EXPORTED):
+            add_events(session, [(record.id, "warning", "Permission to share withdrawn after "
+                                  "this record was written to an Excel file; CME staff must "
+                                  "leave it out of the upload.")])
+    session.flush()
+    audit.record("pars.consent_changed", actor=actor, subject_type="learner",
+                 subject_id=learner.id, session=session, sharing=now_sharing,
+                 **summary.as_dict())
+    return summary
+
+
+# -- staff actions ------------------------------------------------------------
+
+
+def _staff_event(session: Session, delivery: Delivery, kind: str, detail: str, actor: str,
+                 **details: Any) -> None:
+    add_events(session, [(delivery.id, kind, detail)])
+    audit.record(f"pars.{kind}", actor=actor, subject_type="delivery", subject_id=delivery.id,
+                 session=session, **details)
+
+
+def retry(session: Session, delivery: Delivery, actor: str, *,
+          rules: Rules | None = None, provider_id: str | None = None) -> Delivery:
+    """Send a record that needs attention again.
+
+    A failed record was never stored by PARS and is queued as it is. A rejected
+    add is sent under a new CreditID (the rejected one is cancelled); a rejected
+    delete is queued again.
+    """
+    if delivery.state not in NEEDS_ATTENTION:
+        raise ActionRefused(f"only records that need attention can be retried; this one is "
+                            f"{delivery.state.value}")
+    if delivery.state == S.REJECTED and delivery.action == Action.ADD:
+        ctx = _Ctx(session, _rules(rules), _provider(provider_id), None, False, None)
+        serialize_planning(session)
+        new_id = ctx.replace(delivery, "Sent again by CME staff under a new credit ID.",
+                             PlanSummary())
+        if new_id is None:
+            raise ActionRefused("the credit is no longer reportable to PARS; resolve it instead")
+        audit.record("pars.retried", actor=actor, subject_type="delivery",
+                     subject_id=delivery.id, session=session, replaced_by=new_id)
+        return session.get(Delivery, new_id)
+    delivery.state = S.QUEUED
+    delivery.attempts = 0
+    delivery.next_attempt_at = None
+    delivery.error_code = delivery.error_message = None
+    _staff_event(session, delivery, "retried", "Queued again by CME staff.", actor)
+    session.flush()
+    return delivery
+
+
+HOLDABLE = frozenset({S.QUEUED, S.WAITING, S.FAILED})
+
+
+def hold(session: Session, delivery: Delivery, actor: str) -> Delivery:
+    """Keep a record from being sent until staff release it."""
+    if delivery.state not in HOLDABLE:
+        raise ActionRefused(f"a record that is {delivery.state.value} cannot be held; only "
+                            "queued, waiting or failed ones")
+    delivery.state = S.HELD
+    _staff_event(session, delivery, "held", "Put on hold by CME staff.", actor)
+    session.flush()
+    return delivery
+
+
+def release(session: Session, delivery: Delivery, actor: str) -> Delivery:
+    """Return a held record to the queue (every rule is checked again when it is claimed)."""
+    if delivery.state != S.HELD:
+        raise ActionRefused(f"only held records can be released; this one is "
+                            f"{delivery.state.value}")
+    delivery.state = S.QUEUED
+    delivery.next_attempt_at = None
+    _staff_event(session, delivery, "released", "Released by CME staff; queued for PARS.", actor)
+    session.flush()
+    return delivery
+
+
+def resolve(session: Session, delivery: Delivery, actor: str, note: str) -> Delivery:
+    """Close a record that needed attention by hand (e.g. entered in PARS directly)."""
+    note = (note or "").strip()
+    if not note:
+        raise ActionRefused("say how it was resolved: a note is required")
+    if delivery.state not in NEEDS_ATTENTION | {S.HELD}:
+        raise ActionRefused(f"only records that need attention or are held can be resolved; "
+                            f"this one is {delivery.state.value}")
+    delivery.state = S.CANCELLED
+    delivery.resolution_note = note[:2000]
+    delivery.settled_at = utcnow()
+    # The note is free text from staff; the timeline says only that it was resolved.
+    _staff_event(session, delivery, "resolved", "Resolved by CME staff.", actor)
+    session.flush()
+    return delivery
+
+
+def board_statuses(session: Session, delivery_id: int) -> dict[str, BoardStatus]:
+    return {b.board: b for b in session.scalars(
+        select(BoardStatus).where(BoardStatus.delivery_id == delivery_id))}
+
+
+__all__ = [
+    "ActionRefused", "PlanSummary", "hold", "on_consent_changed", "on_identifiers_changed",
+    "plan", "release", "resolve", "retry", "verdict",
+]

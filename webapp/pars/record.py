@@ -1,0 +1,49 @@
+"""What one learner record reports, independent of how it travels.
+
+The engine stores this form as ``Delivery.sent_payload`` when it claims a
+record, so the exact content of every transmission is kept; the web-service
+adapter (``client.py``) and the Excel writer (``excel.py``) each turn it into
+their own format.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from webapp.models import Action, Completion, Learner
+
+
+def build(
+    credit_id: str, action: Action, completion: Completion, learner: Learner
+) -> dict[str, Any]:
+    """The record for ``completion`` as it stands now. Holds personal data: never log it."""
+    license_ = learner.licenses[0] if learner.licenses else None
+    return {
+        "credit_id": credit_id,
+        "action": action.value,
+        "activity_id": completion.activity.accme_activity_id,
+        "completion_date": completion.completion_date.isoformat(),
+        "first_name": learner.first_name,
+        "last_name": learner.last_name,
+        "birth_month_day": learner.birth_month_day,
+        "npi": learner.npi,
+        "license_state": license_.state if license_ else None,
+        "license_number": license_.number if license_ else None,
+        "cme_credits": _amount(completion.cme_credits),
+        "boards": [
+            {"board": line.board, "board_id": learner.board_id_for(line.board),
+             "credit_type": line.credit_type, "credits": _amount(line.credits)}
+            for line in completion.board_credits
+        ],
+    }
+
+
+def as_delete(reported: dict[str, Any]) -> dict[str, Any]:
+    """The delete of a reported add: the same record, so nothing new is disclosed."""
+    return {**reported, "action": Action.DELETE.value}
+
+
+def _amount(value: Decimal) -> str:
+    # Kept as text in JSON so amounts are exact; adapters convert.
+    return str(value.quantize(Decimal("0.01")))

@@ -1,0 +1,96 @@
+"""Transactions, locks and timeline entries shared by the engine's parts.
+
+SQLite takes its write lock at ``BEGIN IMMEDIATE`` in the engine's own
+sessions, so a claim that reads and then writes cannot interleave with
+another writer; PostgreSQL uses row locks (``FOR UPDATE SKIP LOCKED``) and a
+transaction-level advisory lock for planning.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, insert, text
+from sqlalchemy.orm import Session
+
+from webapp.db import utcnow
+from webapp.models import Action, DeliveryEvent, DeliveryState
+
+#: Adds in these states are not (and will not be) in PARS under their CreditID.
+DEAD_ADD = frozenset({DeliveryState.CANCELLED, DeliveryState.REMOVED})
+#: A delete in these states no longer holds back the add that replaces the record.
+DELETE_DONE = frozenset({DeliveryState.ACCEPTED, DeliveryState.SENT, DeliveryState.CANCELLED})
+#: A reported add: in PARS (or uploaded to it by staff).
+REPORTED = frozenset({DeliveryState.ACCEPTED, DeliveryState.SENT})
+
+#: Key of the advisory lock that serialises planning on PostgreSQL.
+PLAN_LOCK = 0x5041_5253  # "PARS"
+
+
+def new_credit_id(provider_id: str) -> str:
+    return f"ccid:{provider_id}:{uuid.uuid4()}"
+
+
+def new_token() -> str:
+    return str(uuid.uuid4())
+
+
+def is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+@contextmanager
+def engine_session(engine: Engine) -> Iterator[Session]:
+    """A session for the engine's own short transactions.
+
+    On SQLite every transaction it begins is ``BEGIN IMMEDIATE`` (see
+    ``webapp.db.configure_sqlite``). Objects are not expired on commit: the
+    engine copies what it needs into plain values before it commits, and must
+    never touch the session between transactions (that would begin one and,
+    on SQLite, hold the write lock during a request to PARS).
+    """
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            conn.info["immediate"] = True
+        try:
+            with Session(bind=conn, expire_on_commit=False, autoflush=False) as session:
+                yield session
+        finally:
+            if sqlite:
+                # The flag lives on the pooled DBAPI connection; others must not inherit it.
+                conn.info.pop("immediate", None)
+
+
+def serialize_planning(session: Session) -> None:
+    """Make concurrent planners take turns (PostgreSQL); SQLite writers always do."""
+    if is_postgres(session):
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PLAN_LOCK})
+
+
+def add_events(session: Session, entries: Iterable[tuple[int, str, str | None]],
+               run_id: int | None = None, at: dt.datetime | None = None) -> None:
+    """Append timeline entries ``(delivery_id, kind, detail)`` in one statement."""
+    at = at or utcnow()
+    rows: list[dict[str, Any]] = [
+        {"delivery_id": d, "kind": k, "detail": detail, "run_id": run_id, "at": at}
+        for d, k, detail in entries
+    ]
+    if rows:
+        session.execute(insert(DeliveryEvent), rows)
+
+
+def describe(action: Action) -> str:
+    return "removal" if action == Action.DELETE else "record"
+
+
+def backoff(base: float, cap: float, attempts: int) -> dt.timedelta:
+    """Exponential backoff with jitter for a record that could not be delivered."""
+    import random
+
+    delay = min(cap, base * 2 ** max(attempts - 1, 0))
+    return dt.timedelta(seconds=delay * random.uniform(0.5, 1.0))  # noqa: S311 (jitter)
