@@ -140,6 +140,9 @@ def load(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "RATELIMIT_HEADERS_ENABLED": True,
         #: Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", get("TRUSTED_PROXIES", "0")),
+        #: Where Excel batches made from the staff console are kept (shared storage when
+        #: several instances serve the console).
+        "BATCH_DIR": get("BATCH_DIR", str(INSTANCE / "batches")),
         "LOG_FORMAT": get("LOG_FORMAT", ""),
         "LOG_LEVEL": get("LOG_LEVEL", "INFO"),
         "FAQ_DIR": get("FAQ_DIR", str(ROOT / "content" / "faq")),

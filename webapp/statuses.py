@@ -27,6 +27,7 @@ class Status(enum.StrEnum):
     HELD = "held"
     CORRECTING = "correcting"
     REMOVED = "removed"
+    RESOLVED = "resolved"
     BOARD_PENDING = "board_pending"
     BOARD_ACCEPTED = "board_accepted"
     BOARD_REJECTED = "board_rejected"
@@ -59,6 +60,7 @@ CATALOG: dict[Status, StatusInfo] = {
     Status.HELD: StatusInfo("On hold", "warn", "credit-on-hold"),
     Status.CORRECTING: StatusInfo("Correction under way", "info", "corrected-or-removed"),
     Status.REMOVED: StatusInfo("Removed", "info", "corrected-or-removed"),
+    Status.RESOLVED: StatusInfo("Handled by CME staff", "info", "handled-by-staff"),
     Status.BOARD_PENDING: StatusInfo("Waiting for the board", "info", "board-decision-pending"),
     Status.BOARD_ACCEPTED: StatusInfo("Accepted by the board", "ok", "board-accepted"),
     Status.BOARD_REJECTED: StatusInfo("Rejected by the board", "bad", "board-rejected"),
@@ -112,6 +114,15 @@ REJECTIONS: dict[str, Rejection] = {
     "UNKNOWN_CREDIT_ID": Rejection(
         "PARS did not hold the record that was to be removed.",
         "Nothing for you to do: CME staff review it.", False),
+    "NOT_DELIVERED": Rejection(
+        "PARS did not receive the record after several tries.",
+        "Nothing for you to do: CME staff have been alerted and will send it again.", False),
+    "MALFORMED": Rejection(
+        "PARS could not read the record as it was sent.",
+        "Nothing for you to do: CME staff correct it and send it again.", False),
+    "NOT_FOUND_IN_PARS": Rejection(
+        "PARS no longer holds a record it had accepted.",
+        "Nothing for you to do: CME staff check it and send it again if needed.", False),
 }
 DEFAULT_REJECTION = Rejection(
     "PARS did not accept the record.",

@@ -66,6 +66,7 @@ def test_missing_identifier_names_which_and_links_to_profile(make):
     (DeliveryState.FAILED, Status.FAILED),
     (DeliveryState.HELD, Status.HELD),
     (DeliveryState.REMOVED, Status.REMOVED),
+    (DeliveryState.WAITING, Status.QUEUED),  # the reason went away: shown as queued at once
 ])
 def test_statuses_from_the_outbox(make, db_session, state, expected):
     learner = make.learner()
@@ -138,3 +139,25 @@ def test_missing_board_id_blocks_with_the_board_named(make):
     assert result.pars.status == Status.MISSING_IDENTIFIER
     assert "board ID for ABIM" in result.pars.text
     assert result.boards[0].status == Status.MISSING_IDENTIFIER
+
+
+def test_waiting_record_explained_by_the_current_rules(make, db_session):
+    learner = make.learner(birth_month_day=None)
+    completion = make.completion(learner)
+    delivery(db_session, completion, DeliveryState.WAITING, error_code="missing_birth_date")
+    assert row(completion, learner).pars.status == Status.MISSING_IDENTIFIER
+
+
+def test_record_resolved_by_staff(make, db_session):
+    learner = make.learner()
+    completion = make.completion(learner)
+    delivery(db_session, completion, DeliveryState.CANCELLED, resolution_note="entered in PARS",
+             settled_at=utcnow())
+    assert row(completion, learner).pars.status == Status.RESOLVED
+
+
+def test_superseded_record_is_ignored(make, db_session):
+    learner = make.learner()
+    completion = make.completion(learner)
+    delivery(db_session, completion, DeliveryState.CANCELLED)
+    assert row(completion, learner).pars.status == Status.QUEUED

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from webapp import audit
 from webapp.db import utcnow
 from webapp.models import BoardCertification, ConsentEvent, ConsentSource, Learner, License
+from webapp.pars import outbox
 
 
 def set_consent(
@@ -33,6 +34,8 @@ def set_consent(
     audit.record("consent.granted" if granted else "consent.withdrawn", actor=actor,
                  subject_type="learner", subject_id=learner.id, session=session,
                  source=source, consent_event=event.id, wording_version=wording_version)
+    # Held-back credit is queued again, or queued credit held back, in the same transaction.
+    outbox.on_consent_changed(session, learner, actor=actor)
     return event
 
 
@@ -89,6 +92,8 @@ def update_identifiers(
         session.flush()
         audit.record("identifiers.updated", actor=actor, subject_type="learner",
                      subject_id=learner.id, session=session, fields=changed)
+        # Credit waiting for these details, or rejected for a mismatch, goes back in the queue.
+        outbox.on_identifiers_changed(session, learner, actor=actor)
     return IdentifierChange(tuple(changed))
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import exists, func, insert, select
+from sqlalchemy import exists, func, insert, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from webapp import audit
@@ -159,10 +159,12 @@ class _Ctx:
                 self._done_chunk()
                 return
             last = page[-1]
+            # A record staff resolved by hand (e.g. entered in PARS directly) covers
+            # its completion too: queuing it again would report it twice.
             covered = set(self.session.scalars(
                 select(Delivery.completion_id).where(
                     Delivery.completion_id.in_(page), Delivery.action == Action.ADD,
-                    Delivery.state.not_in(DEAD_ADD))
+                    or_(Delivery.state.not_in(DEAD_ADD), Delivery.resolution_note.is_not(None)))
             ))
             ids = [i for i in page if i not in covered]
             if not ids:

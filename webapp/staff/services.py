@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session, joinedload
 
 from webapp.models import (
     Action,
+    Batch,
+    BatchKind,
     Completion,
     Delivery,
     DeliveryState,
@@ -113,12 +115,22 @@ def last_runs(session: Session) -> dict[str, EngineRun | None]:
     return {kind: found.get(kind) for kind in ("transmit", "sync", "export")}
 
 
+ATTENTION = (DeliveryState.REJECTED, DeliveryState.FAILED, DeliveryState.HELD)
+
+
 def needs_attention(session: Session, page: int = 1) -> Page:
+    """Rejected and failed records, and those staff put on hold."""
     query = (select(Delivery)
-             .where(Delivery.state.in_((DeliveryState.REJECTED, DeliveryState.FAILED)))
+             .where(Delivery.state.in_(ATTENTION))
              .options(joinedload(Delivery.completion).joinedload(Completion.learner),
                       joinedload(Delivery.completion).joinedload(Completion.activity))
              .order_by(Delivery.due_date, Delivery.id))
+    return paginate(session, query, page)
+
+
+def batches(session: Session, page: int = 1) -> Page:
+    query = (select(Batch).where(Batch.kind == BatchKind.EXCEL)
+             .order_by(Batch.id.desc()))
     return paginate(session, query, page)
 
 

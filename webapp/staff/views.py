@@ -7,18 +7,31 @@ physician and every action is written to the audit log.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from functools import wraps
+from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user, login_required
 
 from webapp import audit
 from webapp.consent import services as consent_services
 from webapp.extensions import db
-from webapp.models import ConsentSource, Learner, RequestState, SupportRequest
+from webapp.models import Batch, ConsentSource, Delivery, Learner, RequestState, SupportRequest
+from webapp.pars import excel, outbox
 from webapp.pars.eligibility import Rules
 from webapp.staff import services
-from webapp.staff.forms import StaffConsentForm
+from webapp.staff.forms import ResolveForm, StaffConsentForm
 from webapp.statuses import rejection
 from webapp.support import services as support_services
 from webapp.support.forms import AnswerForm
@@ -65,6 +78,111 @@ def attention():
     return render_template("staff/attention.html",
                            page=services.needs_attention(db.session, _page()),
                            rejection=rejection)
+
+
+DELIVERY_ACTIONS = ("retry", "hold", "release", "resolve")
+
+
+@bp.post("/deliveries/<int:delivery_id>/<action>")
+@staff_required
+def delivery_action(delivery_id: int, action: str):
+    if action not in DELIVERY_ACTIONS:
+        abort(404)
+    delivery = db.session.get(Delivery, delivery_id)
+    if delivery is None:
+        abort(404)
+    try:
+        if action == "resolve":
+            form = ResolveForm()
+            if not form.validate():
+                raise outbox.ActionRefused("write what was done before marking it resolved")
+            outbox.resolve(db.session, delivery, current_user.actor, form.note.data)
+        else:
+            getattr(outbox, action)(db.session, delivery, current_user.actor)
+    except outbox.ActionRefused as refused:
+        db.session.rollback()
+        flash(f"Not done: {refused}.", "error")
+    else:
+        db.session.commit()
+        flash({"retry": "Queued to be sent again.", "hold": "Put on hold.",
+               "release": "Released: queued again.", "resolve": "Marked resolved."}[action],
+              "success")
+    return redirect(url_for(".attention", page=request.form.get("page", 1, type=int)))
+
+
+@bp.get("/batches")
+@staff_required
+def batches():
+    return render_template("staff/batches.html", page=services.batches(db.session, _page()))
+
+
+@bp.post("/batches")
+@staff_required
+def create_batch():
+    directory = Path(current_app.config["BATCH_DIR"])
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    out = directory / f"pars-learners-{stamp}-{secrets.token_hex(3)}.xlsx"
+    actor = current_user.actor
+    # The export runs in transactions of its own; end this request's first (on SQLite it
+    # would otherwise hold the write lock the export needs) and touch no row until it is done.
+    db.session.commit()
+    try:
+        batch = excel.export(db.engine, current_app.config, out, actor=actor)
+    except excel.ExportRefused as refused:
+        flash(f"No batch was made: {refused}.", "error")
+        return redirect(url_for(".batches"))
+    if batch is None:
+        flash("Nothing is due: no batch was made.", "info")
+    else:
+        flash(f"Batch {batch.id} holds {batch.record_count} record(s). Download it, upload it to "
+              "PARS, then confirm the upload here.", "success")
+    return redirect(url_for(".batches"))
+
+
+def _batch_file(batch: Batch) -> Path | None:
+    if not batch.file_name:
+        return None
+    path = Path(current_app.config["BATCH_DIR"]) / Path(batch.file_name).name
+    return path if path.is_file() else None
+
+
+@bp.get("/batches/<int:batch_id>/download")
+@staff_required
+def download_batch(batch_id: int):
+    batch = db.session.get(Batch, batch_id)
+    path = _batch_file(batch) if batch is not None else None
+    if path is None:
+        abort(404)
+    audit.record("pars.batch_downloaded", actor=current_user.actor, subject_type="batch",
+                 subject_id=batch.id)
+    db.session.commit()
+    return send_file(path, as_attachment=True, download_name=path.name)
+
+
+@bp.post("/batches/<int:batch_id>/<action>")
+@staff_required
+def batch_action(batch_id: int, action: str):
+    if action not in ("confirm", "cancel"):
+        abort(404)
+    try:
+        if action == "confirm":
+            result = excel.confirm_batch(db.session, batch_id, current_user.actor)
+            message = f"Batch {batch_id}: {result.records} record(s) recorded as sent to PARS."
+            if result.withdrawn_consent:
+                message += (f" {result.withdrawn_consent} of them belong to physicians who "
+                            "withdrew permission after the file was written: remove them in "
+                            "PARS.")
+        else:
+            count = excel.cancel_batch(db.session, batch_id, current_user.actor)
+            message = f"Batch {batch_id} cancelled: {count} record(s) are queued again."
+    except excel.ExportRefused as refused:
+        db.session.rollback()
+        flash(f"Not done: {refused}.", "error")
+    else:
+        db.session.commit()
+        flash(message, "success")
+    return redirect(url_for(".batches"))
 
 
 @bp.get("/physicians")

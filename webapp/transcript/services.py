@@ -170,8 +170,13 @@ def find_credit(session: Session, learner_id: int, completion_id: int) -> Comple
 
 
 def _current(deliveries: list[Delivery]) -> tuple[Delivery | None, Delivery | None]:
-    """The newest add that still counts, and a pending delete (a correction under way)."""
-    adds = [d for d in deliveries if d.action == Action.ADD and d.state != DeliveryState.CANCELLED]
+    """The newest add that still counts, and a pending delete (a correction under way).
+
+    Cancelled adds do not count (superseded, or out of scope), except one that
+    staff resolved by hand: that is where the credit stands.
+    """
+    adds = [d for d in deliveries if d.action == Action.ADD and (
+        d.state != DeliveryState.CANCELLED or d.resolution_note is not None)]
     pending_delete = next(
         (d for d in reversed(deliveries) if d.action == Action.DELETE and d.state in (
             DeliveryState.QUEUED, DeliveryState.SENDING, DeliveryState.UNKNOWN,
@@ -204,7 +209,9 @@ def pars_status(
     deadline = rules.board_deadline(completion.completion_date) if completion.board_credits else None
     state = current.state if current else None
 
-    if state in (None, DeliveryState.QUEUED):
+    if state in (None, DeliveryState.QUEUED, DeliveryState.WAITING):
+        # Held-back and queued records are explained by the rules as they stand now,
+        # so a fix shows at once, before the engine's next run re-queues the record.
         result = assess(completion, learner, rules)
         if result.blockers:
             return _blocked(result, rules, completion, deadline)
@@ -244,6 +251,9 @@ def pars_status(
         return status(Status.HELD, "CME staff are holding this credit back while they check "
                       "something. Contact support if you have questions.",
                       on=_date(current.updated_at), deadline=deadline)
+    if state == DeliveryState.CANCELLED:  # resolved by staff (see _current)
+        return status(Status.RESOLVED, "CME staff dealt with this credit by hand, for example "
+                      "by entering it in PARS directly.", on=_date(current.settled_at))
     # REMOVED (and anything newer left unknown to this page): no record in PARS now.
     return status(Status.REMOVED, "It was removed from PARS, for example after the credit was "
                   "corrected or withdrawn.", on=_date(current.settled_at))
