@@ -8,8 +8,11 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 OIDC_PORT ?= 8800
+PARS_PORT ?= 8765
+# The local PARS service `make run` starts (development only; see webapp/pars/localserver.py).
+LOCAL_PARS := PARS_API_URL=http://127.0.0.1:$(PARS_PORT) PARS_USER=pars-user PARS_PASSWORD=pars-secret
 
-.PHONY: run test install db demo lint check clean
+.PHONY: run test install db demo lint check clean transmit sync status
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11 or run 'make PYTHON=python3 ...'"; exit 1; }
@@ -29,7 +32,18 @@ demo: db
 	$(FLASK) demo load --if-empty
 
 run: demo
-	$(BIN)/python -m webapp.devserver --host $(HOST) --port $(PORT) --oidc-port $(OIDC_PORT)
+	$(BIN)/python -m webapp.devserver --host $(HOST) --port $(PORT) --oidc-port $(OIDC_PORT) --pars-port $(PARS_PORT)
+
+# While `make run` is running: send the queued credit to its local PARS service,
+# fetch board decisions, show the queue.
+transmit: install
+	$(LOCAL_PARS) $(FLASK) pars transmit
+
+sync: install
+	$(LOCAL_PARS) $(FLASK) pars sync
+
+status: install
+	$(FLASK) pars status
 
 test: install
 	$(FLASK) faq check

@@ -1,9 +1,12 @@
-"""``make run``: the site for development, with a local sign-in provider when none is set.
+"""``make run``: the site for development, with local stand-ins for what is not set.
 
 When ``OIDC_ISSUER`` is not configured, a local OpenID Connect provider with the
 demo physicians and a staff member starts on 127.0.0.1 (see
-``webapp.auth.devprovider``) and the site is pointed at it. Everything runs in
-this one process, so Ctrl-C stops all of it. Refuses to run in production.
+``webapp.auth.devprovider``) and the site is pointed at it. When ``PARS_API_URL``
+is not configured, a local PARS web service starts on 127.0.0.1
+(``webapp.pars.localserver``), so that ``make transmit`` and ``make sync`` work on
+the demo data. Everything runs in this one process, so Ctrl-C stops all of it.
+Refuses to run in production.
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ from contextlib import ExitStack
 
 from webapp import create_app
 from webapp.auth import devprovider
+from webapp.pars.localserver import FakePars
+
+LOCAL_PARS_PORT = 8765
 
 
 def main() -> None:
@@ -22,6 +28,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("--oidc-port", type=int, default=devprovider.DEFAULT_PORT,
                         help="port of the local sign-in provider (when OIDC_ISSUER is unset)")
+    parser.add_argument("--pars-port", type=int, default=LOCAL_PARS_PORT,
+                        help="port of the local PARS service (when PARS_API_URL is unset)")
     args = parser.parse_args()
     if os.environ.get("APP_ENV", "").strip().lower() == "production":
         raise SystemExit("the development server does not run with APP_ENV=production")
@@ -34,6 +42,12 @@ def main() -> None:
             "OIDC_CLIENT_ID": devprovider.CLIENT_ID,
             "OIDC_CLIENT_SECRET": devprovider.CLIENT_SECRET,
         }
+    local_pars = not os.environ.get("PARS_API_URL")
+    pars = FakePars(slow_seconds=0.5)
+    if local_pars:
+        overrides.update({"PARS_API_URL": f"http://127.0.0.1:{args.pars_port}",
+                          "PARS_USER": pars.user, "PARS_PASSWORD": pars.password,
+                          "PARS_PROVIDER_ID": pars.provider_id})
     app = create_app(overrides)
     if app.config["APP_ENV"] == "production":
         raise SystemExit("the development server does not run with APP_ENV=production")
@@ -49,6 +63,17 @@ def main() -> None:
                 ) from exc
             print(f" * Local sign-in provider at {overrides['OIDC_ISSUER']} "
                   "(demo accounts only; see README 'Signing in')")
+        if local_pars:
+            try:
+                pars.start(args.pars_port)
+            except OSError as exc:
+                raise SystemExit(
+                    f"cannot start the local PARS service on port {args.pars_port}: {exc}. "
+                    "Stop whatever uses it or run `make run PARS_PORT=<free port>`."
+                ) from exc
+            stack.callback(pars.stop)
+            print(f" * Local PARS service at {pars.url} (development only): "
+                  "`make transmit` sends the queued demo credit to it")
         app.run(host=args.host, port=args.port, debug=False, use_reloader=False)
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from tests.credits.test_import import BASE, csv_bytes
 from webapp.credits import demo
 from webapp.domain import npi_is_valid
-from webapp.models import Activity, Completion, Learner
+from webapp.models import Activity, Completion, Delivery, DeliveryState, Learner
 
 
 def test_import_command_prints_summary_and_is_idempotent(runner, db_session, tmp_path):
@@ -62,5 +62,9 @@ def test_demo_load_imports_through_the_same_path_once(runner, db_session):
     assert result.exit_code == 0, result.output
     assert "36 learners (36 new" in result.output
     assert db_session.scalar(select(func.count()).select_from(Activity)) >= 20
+    # The outbox is planned: the demo's reportable credit is queued or waiting.
+    states = set(db_session.scalars(select(Delivery.state)).all())
+    assert states == {DeliveryState.QUEUED, DeliveryState.WAITING}
+    assert "outbox: " in result.output
     again = runner.invoke(args=["demo", "load", "--if-empty"])
     assert "nothing loaded" in again.output

@@ -17,9 +17,9 @@ from sqlalchemy import select
 
 from tests.conftest import create_database, drop_database, make_app, migrate
 from tests.factories import Factory
-from tests.pars.fake_pars import FakePars
 from webapp.extensions import db
 from webapp.models import Delivery
+from webapp.pars.localserver import FakePars
 
 #: Short timeouts and waits, so faults cost milliseconds.
 FAST = {

@@ -149,3 +149,13 @@ def test_web_service_settings_are_required():
         settings("").require_web_service()
     with pytest.raises(SettingsError, match="http"):
         settings("ftp://pars").require_web_service()
+
+
+def test_local_pars_service_refuses_production(monkeypatch):
+    import pytest
+
+    from webapp.pars.localserver import FakePars
+
+    monkeypatch.setenv("APP_ENV", "production")
+    with pytest.raises(RuntimeError, match="never runs with APP_ENV=production"):
+        FakePars().start()

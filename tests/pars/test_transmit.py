@@ -327,8 +327,8 @@ def test_a_record_that_keeps_failing_goes_to_failed(make_env):
 
 
 def test_pars_already_holding_a_credit_id_is_confirmed_not_duplicated(env):
-    from tests.pars.fake_pars import Stored
     from webapp.pars.eligibility import Rules
+    from webapp.pars.localserver import Stored
     from webapp.pars.outbox import plan
 
     physicians(env.make(), 1)

@@ -17,6 +17,7 @@ from webapp.credits import demo
 from webapp.credits.importer import ImportRejected, ImportSummary, import_credits
 from webapp.extensions import db
 from webapp.models import Learner
+from webapp.pars import outbox
 
 
 @contextmanager
@@ -94,6 +95,11 @@ def load_command(if_empty: bool, seed: int) -> None:
         demo.write_export(path, seed=seed)
         summary = run_import(path, actor="demo")
         click.echo(f"demo data: {summary.line()}")
+        # Put what should go to PARS in the outbox, as the engine's first run would.
+        planned = outbox.plan(db.session)
+        db.session.commit()
+        click.echo(f"outbox: {planned.queued} queued, {planned.waiting} waiting for consent "
+                   "or identifiers")
     finally:
         path.unlink(missing_ok=True)
 

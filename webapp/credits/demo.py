@@ -150,7 +150,6 @@ def rows(physicians: int = 36, seed: int = 2023, today: dt.date | None = None) -
     cast = people(rng, physicians)
     acts = activities(rng)
     out: list[dict[str, str]] = []
-    start = today - dt.timedelta(days=4 * 365)
 
     def completion(person: Person, act: Activity, day: dt.date) -> None:
         base = {
@@ -170,23 +169,33 @@ def rows(physicians: int = 36, seed: int = 2023, today: dt.date | None = None) -
             out.append(base | {"board": board, "board_id": person.boards[board],
                                "board_credit_type": credit_type, "board_credits": act.credits})
 
+    # Most credit falls in the years PARS still accepts (so it is queued, not lost);
+    # some predates the reporting start (it stays on the transcript only).
+    open_from = dt.date(today.year - 1 if (today.month, today.day) <= (3, 31) else today.year, 1, 1)
+
+    def recent() -> dt.date:
+        return open_from + dt.timedelta(days=rng.randint(0, max((today - open_from).days - 1, 0)))
+
+    def before_reporting() -> dt.date:
+        return dt.date(2021, 1, 4) + dt.timedelta(days=rng.randint(0, 900))  # to mid-2023
+
     surgical = [a for a in acts if "ABS" in a.boards and a.accme_id]
     surgeon, opted_out, missing, internist, np_ = cast[:5]
     # The surgeon: ABS credit 24 days ago (6 days to the 30-day limit) and 3 days ago.
     completion(surgeon, surgical[0], today - dt.timedelta(days=24))
     completion(surgeon, surgical[1 % len(surgical)], today - dt.timedelta(days=3))
-    completion(surgeon, acts[0], today - dt.timedelta(days=200))
+    completion(surgeon, acts[0], before_reporting())
     # Credit from before PARS reporting began, and one in an unregistered activity.
     completion(internist, acts[2], dt.date(2022, 10, 14))
     completion(internist, acts[3], dt.date(2023, 3, 2))
     completion(internist, acts[7], today - dt.timedelta(days=40))
     for person in (opted_out, missing, internist, np_):
         for act in rng.sample(acts, 4):
-            completion(person, act, today - dt.timedelta(days=rng.randint(5, 700)))
+            completion(person, act, recent())
     for person in cast[5:]:
         taken = rng.sample(acts, rng.randint(2, 9))
         for act in taken:
-            completion(person, act, start + dt.timedelta(days=rng.randint(0, (today - start).days)))
+            completion(person, act, recent() if rng.random() < 0.8 else before_reporting())
     # Deduplicate (learner, activity, date) collisions from random sampling.
     seen: set[tuple[str, str, str, str, str]] = set()
     unique = []

@@ -1,4 +1,5 @@
-"""A PARS web service on 127.0.0.1 for tests: the contract, its rejections, and its faults.
+"""A PARS web service on 127.0.0.1 for tests and development: the contract, its rejections,
+and its faults. Never used in production (it refuses to start with APP_ENV=production).
 
 Real HTTP (a threaded ``http.server``), Basic authentication, POST
 /learner-activities with one result per report, GET /learner-activities/status.
@@ -92,13 +93,17 @@ class FakePars:
         return {"PARS_API_URL": self.url, "PARS_USER": self.user,
                 "PARS_PASSWORD": self.password, "PARS_PROVIDER_ID": self.provider_id}
 
-    def start(self) -> FakePars:
+    def start(self, port: int = 0) -> FakePars:
+        import os
+
+        if os.environ.get("APP_ENV", "").strip().lower() == "production":
+            raise RuntimeError("the local PARS service never runs with APP_ENV=production")
         fake = self
 
         class Handler(_Handler):
             server_state = fake
 
-        self._server = _Server(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", port), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True,
                          kwargs={"poll_interval": 0.05}).start()
         return self
