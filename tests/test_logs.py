@@ -19,3 +19,18 @@ def test_request_log_has_no_query_string_or_identifiers(client, login_as, make, 
     assert entry["request_id"] == response.headers["X-Request-ID"]
     for secret in ("2024-01-01", "Zelda", "Quist", "zelda@example.org", learner.npi):
         assert secret not in line
+
+
+def test_database_errors_do_not_carry_bound_values(db_session, make):
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from webapp.models import License
+
+    learner = make.learner()
+    number = learner.licenses[0].number
+    db_session.add(License(learner_id=learner.id, state="MI", number=number))
+    with pytest.raises(IntegrityError) as info:
+        db_session.flush()
+    assert number not in str(info.value)
+    db_session.rollback()

@@ -80,6 +80,8 @@ def load(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "APP_ENV": app_env,
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        # Bound values (names, NPIs, birth dates) never appear in database error messages.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
         "SQLALCHEMY_RECORD_QUERIES": _bool(get("SQLALCHEMY_RECORD_QUERIES"), app_env == "testing"),
         "INSTITUTION_NAME": get("INSTITUTION_NAME", "Lakeshore Health"),
         "PORTAL_URL": get("PORTAL_URL", "http://127.0.0.1:5000"),
@@ -152,7 +154,8 @@ def load(environ: dict[str, str] | None = None) -> dict[str, Any]:
         raise ConfigError("PARS_PROVIDER_ID must be the 7-digit ACCME provider ID")
     month_day = cfg["PARS_YEAR_CLOSE"]
     try:
-        dt.date.fromisoformat(f"2024-{month_day}")
+        dt.date.fromisoformat(f"2023-{month_day}")  # not a leap year: 02-29 is refused
     except ValueError as exc:
-        raise ConfigError("PARS_YEAR_CLOSE must be a month and day as MM-DD") from exc
+        raise ConfigError("PARS_YEAR_CLOSE must be a month and day as MM-DD (every year has)") \
+            from exc
     return cfg

@@ -56,3 +56,26 @@ def test_staff_consent_on_behalf_also_holds_back(client, login_as, make, db_sess
     client.post(f"/staff/physicians/{learner.id}/consent",
                 data={"granted": "no", "note": "Phone call, confirmed by e-mail"})
     assert [r.state for r in records(db_session, learner)] == [S.WAITING]
+
+
+def test_a_choice_repeating_the_imported_value_becomes_the_physicians_own(client, login_as, make,
+                                                                          db_session):
+    import io
+
+    from tests.credits.test_import import BASE, csv_bytes
+    from webapp.credits.importer import import_credits
+    from webapp.models import ConsentEvent, Learner
+
+    import_credits(db_session, io.BytesIO(csv_bytes([BASE | {"consent": "no"}])))
+    learner = db_session.scalars(select(Learner)).one()
+    assert (learner.consent_granted, learner.consent_source) == (False, "import")
+    login_as(None, staff=True)
+    client.post(f"/staff/physicians/{learner.id}/consent",
+                data={"granted": "no", "note": "Signed opt-out form"})
+    db_session.expire_all()
+    assert learner.consent_source == "staff"
+    assert [e.source for e in db_session.scalars(select(ConsentEvent).order_by(
+        ConsentEvent.id))] == ["import", "staff"]
+    import_credits(db_session, io.BytesIO(csv_bytes([BASE | {"consent": "yes"}])))
+    learner = db_session.scalars(select(Learner)).one()
+    assert (learner.consent_granted, learner.consent_source) == (False, "staff")

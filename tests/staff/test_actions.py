@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -115,6 +116,9 @@ def test_batches_from_the_console(own_site):
 
     client.post(f"/staff/batches/{batch.id}/cancel")
     assert {d.state for d in db.session.scalars(select(Delivery))} == {S.QUEUED}
+    # A cancelled batch's file is gone and cannot be downloaded (it would report twice).
+    assert client.get(f"/staff/batches/{batch.id}/download").status_code == 404
+    assert not (Path(app.config["BATCH_DIR"]) / batch.file_name).exists()
     db.session.remove()
     client.post("/staff/batches")
     second = db.session.scalars(select(Batch).order_by(Batch.id.desc())).first()
@@ -127,3 +131,28 @@ def test_batches_from_the_console(own_site):
     db.session.remove()
     nothing = client.post("/staff/batches", follow_redirects=True).get_data(as_text=True)
     assert "Nothing is due" in nothing
+
+
+def test_board_rejections_reach_the_staff_queue(client, login_as, make, db_session):
+    from webapp.models import BoardStatus
+
+    record = planned(make, db_session, first_name="Ana", last_name="Board")
+    record.state = S.ACCEPTED
+    db_session.add(BoardStatus(delivery_id=record.id, board="ABIM", status="rejected",
+                               message="Board ID not found"))
+    db_session.flush()
+    login_as(None, staff=True)
+    html = client.get("/staff/attention").get_data(as_text=True)
+    assert "Rejected by a certifying board" in html
+    assert "Ana Board" in html and "ABIM: Board ID not found" in html
+
+
+def test_rejected_records_are_not_offered_a_hold_they_cannot_take(client, login_as, make,
+                                                                  db_session):
+    record = planned(make, db_session)
+    record.state, record.error_code = S.REJECTED, "INVALID_ACTIVITY_ID"
+    db_session.flush()
+    login_as(None, staff=True)
+    html = client.get("/staff/attention").get_data(as_text=True)
+    assert f"/staff/deliveries/{record.id}/retry" in html
+    assert f"/staff/deliveries/{record.id}/hold" not in html

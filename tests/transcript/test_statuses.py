@@ -161,3 +161,42 @@ def test_superseded_record_is_ignored(make, db_session):
     completion = make.completion(learner)
     delivery(db_session, completion, DeliveryState.CANCELLED)
     assert row(completion, learner).pars.status == Status.QUEUED
+
+
+def test_correction_held_back_keeps_showing_the_record_pars_holds(make, db_session):
+    learner = make.learner(consent_granted=False)
+    completion = make.completion(learner)
+    old = delivery(db_session, completion, DeliveryState.ACCEPTED, settled_at=utcnow())
+    delivery(db_session, completion, DeliveryState.WAITING, action=Action.DELETE,
+             withdraws_id=old.id, error_code="opted_out")
+    status = row(completion, learner).pars
+    assert status.status == Status.ACCEPTED
+    assert "PARS holds this credit as first reported" in status.text
+    assert "You chose not to share" in status.text
+
+
+@pytest.mark.parametrize("delete_state", [DeliveryState.REJECTED, DeliveryState.FAILED])
+def test_correction_stuck_on_its_removal_is_not_shown_as_ready(make, db_session, delete_state):
+    learner = make.learner()
+    completion = make.completion(learner)
+    old = delivery(db_session, completion, DeliveryState.ACCEPTED, settled_at=utcnow())
+    delivery(db_session, completion, delete_state, action=Action.DELETE, withdraws_id=old.id,
+             error_code="UNKNOWN_CREDIT_ID")
+    status = row(completion, learner).pars
+    assert status.status == Status.CORRECTING
+    assert "CME staff are resolving" in status.text
+
+
+def test_failed_after_the_year_closed_is_explained_as_closed(make, db_session):
+    learner = make.learner()
+    completion = make.completion(learner)
+    delivery(db_session, completion, DeliveryState.FAILED, error_code="REPORTING_YEAR_CLOSED")
+    assert row(completion, learner).pars.status == Status.YEAR_CLOSED
+
+
+def test_failed_with_a_known_code_says_what_happened(make, db_session):
+    learner = make.learner()
+    completion = make.completion(learner)
+    delivery(db_session, completion, DeliveryState.FAILED, error_code="NOT_FOUND_IN_PARS")
+    status = row(completion, learner).pars
+    assert status.status == Status.FAILED and "no longer holds" in status.text

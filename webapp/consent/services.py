@@ -20,8 +20,13 @@ def set_consent(
     actor: str, actor_identity_id: int | None = None, wording_version: str | None = None,
     note: str | None = None,
 ) -> ConsentEvent | None:
-    """Record a sharing decision. Returns the new history entry, or None if nothing changed."""
-    if learner.consent_granted is granted and learner.consent_source is not None:
+    """Record a sharing decision. Returns the new history entry, or None if nothing changed.
+
+    A decision that repeats the current value is still recorded when the value came
+    from an import: it is now the physician's own, and no later import may change it.
+    """
+    if learner.consent_granted is granted and (
+            learner.consent_source in ConsentSource.PERSONAL or source == ConsentSource.IMPORT):
         return None
     event = ConsentEvent(learner_id=learner.id, granted=granted, source=source,
                          actor_identity_id=actor_identity_id, wording_version=wording_version,

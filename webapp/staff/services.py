@@ -10,12 +10,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import Select, extract, func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from webapp.models import (
     Action,
     Batch,
     BatchKind,
+    BoardStatus,
     Completion,
     Delivery,
     DeliveryState,
@@ -124,6 +125,21 @@ def needs_attention(session: Session, page: int = 1) -> Page:
              .where(Delivery.state.in_(ATTENTION))
              .options(joinedload(Delivery.completion).joinedload(Completion.learner),
                       joinedload(Delivery.completion).joinedload(Completion.activity))
+             .order_by(Delivery.due_date, Delivery.id))
+    return paginate(session, query, page)
+
+
+def board_rejections(session: Session, page: int = 1) -> Page:
+    """Records in PARS that a certifying board rejected (the physician or staff must act)."""
+    rejected = (select(BoardStatus.delivery_id)
+                .where(BoardStatus.status == "rejected").scalar_subquery())
+    query = (select(Delivery)
+             .where(Delivery.action == Action.ADD,
+                    Delivery.state.in_((DeliveryState.ACCEPTED, DeliveryState.SENT)),
+                    Delivery.id.in_(rejected))
+             .options(joinedload(Delivery.completion).joinedload(Completion.learner),
+                      joinedload(Delivery.completion).joinedload(Completion.activity),
+                      selectinload(Delivery.board_statuses))
              .order_by(Delivery.due_date, Delivery.id))
     return paginate(session, query, page)
 

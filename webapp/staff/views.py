@@ -27,7 +27,7 @@ from flask_login import current_user, login_required
 from webapp import audit
 from webapp.consent import services as consent_services
 from webapp.extensions import db
-from webapp.models import Batch, ConsentSource, Delivery, Learner, RequestState, SupportRequest
+from webapp.models import Batch, BatchState, ConsentSource, Delivery, Learner, RequestState, SupportRequest
 from webapp.pars import excel, outbox
 from webapp.pars.eligibility import Rules
 from webapp.staff import services
@@ -77,6 +77,8 @@ def dashboard():
 def attention():
     return render_template("staff/attention.html",
                            page=services.needs_attention(db.session, _page()),
+                           boards=services.board_rejections(db.session,
+                                                            request.args.get("bpage", 1, type=int)),
                            rejection=rejection)
 
 
@@ -141,7 +143,9 @@ def create_batch():
 
 
 def _batch_file(batch: Batch) -> Path | None:
-    if not batch.file_name:
+    """The file of an open batch. Confirmed and cancelled batches are not downloadable:
+    uploading one again would report its records twice."""
+    if not batch.file_name or batch.state != BatchState.OPEN:
         return None
     path = Path(current_app.config["BATCH_DIR"]) / Path(batch.file_name).name
     return path if path.is_file() else None
@@ -180,7 +184,12 @@ def batch_action(batch_id: int, action: str):
         db.session.rollback()
         flash(f"Not done: {refused}.", "error")
     else:
+        batch = db.session.get(Batch, batch_id)
+        name = batch.file_name if batch is not None else None
         db.session.commit()
+        if name:
+            # Done with: the file holds physicians' identifiers and must not be uploaded again.
+            (Path(current_app.config["BATCH_DIR"]) / Path(name).name).unlink(missing_ok=True)
         flash(message, "success")
     return redirect(url_for(".batches"))
 
@@ -276,6 +285,9 @@ def support_request(request_id: int):
     if item is None:
         abort(404)
     form = AnswerForm()
+    if request.method == "POST" and item.answer:
+        flash(f"{item.reference} was answered already; the answer stands.", "error")
+        return redirect(url_for(".support_request", request_id=item.id))
     if form.validate_on_submit():
         support_services.answer_request(db.session, item, answer=form.answer.data,
                                         identity_id=current_user.identity.id,

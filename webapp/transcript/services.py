@@ -24,7 +24,7 @@ from webapp.models import (
     Learner,
 )
 from webapp.pars.eligibility import Assessment, Blocker, Rules, assess
-from webapp.statuses import CATALOG, Status, StatusInfo, rejection
+from webapp.statuses import CATALOG, REJECTIONS, Status, StatusInfo, rejection
 
 PARS_DESTINATION = "PARS / CME Passport"
 
@@ -178,12 +178,16 @@ def _current(deliveries: list[Delivery]) -> tuple[Delivery | None, Delivery | No
     adds = [d for d in deliveries if d.action == Action.ADD and (
         d.state != DeliveryState.CANCELLED or d.resolution_note is not None)]
     pending_delete = next(
-        (d for d in reversed(deliveries) if d.action == Action.DELETE and d.state in (
-            DeliveryState.QUEUED, DeliveryState.SENDING, DeliveryState.UNKNOWN,
-            DeliveryState.EXPORTED, DeliveryState.HELD)),
+        (d for d in reversed(deliveries)
+         if d.action == Action.DELETE and d.state not in _DELETE_SETTLED),
         None,
     )
     return (adds[-1] if adds else None), pending_delete
+
+
+#: A delete in these states no longer stands between the old record and its replacement.
+_DELETE_SETTLED = frozenset({DeliveryState.ACCEPTED, DeliveryState.SENT, DeliveryState.CANCELLED,
+                             DeliveryState.REMOVED})
 
 
 def _date(value: dt.datetime | None) -> dt.date | None:
@@ -194,6 +198,10 @@ def credit_row(completion: Completion, learner: Learner, rules: Rules,
                frequency: str = "on the regular schedule") -> CreditRow:
     current, pending_delete = _current(completion.deliveries)
     pars = pars_status(completion, learner, rules, current, pending_delete, frequency)
+    if pending_delete is not None and pars.status in (Status.ACCEPTED, Status.SENT):
+        # A held-back correction: the boards' decisions are on the record PARS holds.
+        current = next((d for d in completion.deliveries if d.id == pending_delete.withdraws_id),
+                       current)
     boards = [board_status(completion, learner, rules, board, current, pars)
               for board in completion.boards]
     return CreditRow(completion, pars, boards)
@@ -207,6 +215,8 @@ def pars_status(
         return DestinationStatus(PARS_DESTINATION, code, text, **kw)
 
     deadline = rules.board_deadline(completion.completion_date) if completion.board_credits else None
+    if pending_delete is not None:
+        return _correction(completion, learner, rules, pending_delete, deadline)
     state = current.state if current else None
 
     if state in (None, DeliveryState.QUEUED, DeliveryState.WAITING):
@@ -215,16 +225,8 @@ def pars_status(
         result = assess(completion, learner, rules)
         if result.blockers:
             return _blocked(result, rules, completion, deadline)
-        if pending_delete is not None:
-            return status(Status.CORRECTING, "The record in PARS is being replaced with the "
-                          "corrected credit: the old record is removed first, then the new one "
-                          "is sent.", deadline=deadline)
         return status(Status.QUEUED, f"Ready to send. Credits are sent to PARS {frequency}.",
                       deadline=deadline)
-    if pending_delete is not None:
-        return status(Status.CORRECTING, "This credit changed after it was reported. The old "
-                      "record is being removed from PARS and the corrected one sent.",
-                      on=_date(pending_delete.created_at))
     if state in (DeliveryState.SENDING, DeliveryState.UNKNOWN):
         return status(Status.VERIFYING, "It was sent, and we are confirming with PARS that it "
                       "arrived. It will not be sent twice.", on=_date(current.sent_at),
@@ -244,6 +246,12 @@ def pars_status(
         return status(Status.REJECTED, why.meaning, on=_date(current.settled_at),
                       action=why.action, fix_on_profile=why.physician_can_fix)
     if state == DeliveryState.FAILED:
+        if current.error_code == "REPORTING_YEAR_CLOSED":
+            return _blocked(Assessment((Blocker.YEAR_CLOSED,)), rules, completion, None)
+        if current.error_code in REJECTIONS:
+            why = REJECTIONS[current.error_code]
+            return status(Status.FAILED, why.meaning, on=_date(current.updated_at),
+                          action=why.action, deadline=deadline)
         return status(Status.FAILED, "PARS did not answer after several tries. CME staff have "
                       "been alerted and will send it again; nothing for you to do.",
                       on=_date(current.updated_at), deadline=deadline)
@@ -257,6 +265,30 @@ def pars_status(
     # REMOVED (and anything newer left unknown to this page): no record in PARS now.
     return status(Status.REMOVED, "It was removed from PARS, for example after the credit was "
                   "corrected or withdrawn.", on=_date(current.settled_at))
+
+
+def _correction(completion: Completion, learner: Learner, rules: Rules, delete: Delivery,
+                deadline: dt.date | None) -> DestinationStatus:
+    """A reported record being replaced: the old one is removed, then the new one sent."""
+    old = next((d for d in completion.deliveries if d.id == delete.withdraws_id), None)
+    d = PARS_DESTINATION
+    if delete.state == DeliveryState.WAITING and old is not None:
+        # The replacement is held back (consent or identifiers), so is the removal:
+        # PARS keeps the record as first reported until then.
+        held = _blocked(assess(completion, learner, rules), rules, completion, deadline)
+        code = Status.ACCEPTED if old.state == DeliveryState.ACCEPTED else Status.SENT
+        return DestinationStatus(d, code, (
+            "PARS holds this credit as first reported. The credit changed since, and the "
+            "update is held back: " + held.text), on=_date(old.settled_at or old.sent_at),
+            action=held.action, fix_on_profile=held.fix_on_profile)
+    if delete.state in (DeliveryState.REJECTED, DeliveryState.FAILED, DeliveryState.HELD):
+        return DestinationStatus(d, Status.CORRECTING, (
+            "This credit changed after it was reported. Replacing the record in PARS ran into "
+            "a problem that CME staff are resolving; nothing for you to do."),
+            on=_date(delete.updated_at), deadline=deadline)
+    return DestinationStatus(d, Status.CORRECTING, (
+        "This credit changed after it was reported. The old record is being removed from PARS "
+        "and the corrected one sent."), on=_date(delete.created_at), deadline=deadline)
 
 
 def _blocked(result: Assessment, rules: Rules, completion: Completion,
@@ -330,4 +362,4 @@ def board_status(completion: Completion, learner: Learner, rules: Rules, board: 
 
 #: Statuses for which a board deadline means nothing to the physician.
 _NO_DEADLINE = frozenset({Status.BEFORE_START, Status.NOT_PHYSICIAN, Status.YEAR_CLOSED,
-                          Status.REMOVED})
+                          Status.REMOVED, Status.RESOLVED})
