@@ -84,8 +84,9 @@ class Rejection:
 REJECTIONS: dict[str, Rejection] = {
     "LEARNER_NOT_MATCHED": Rejection(
         "PARS could not match your name, birth date and license or NPI to a physician.",
-        "Check your name, birth month and day, license and NPI on your profile; once you save "
-        "a correction, your credit is sent again.", True),
+        "Check your birth month and day, license and NPI on your profile; once you save a "
+        "correction, your credit is sent again. If your name is wrong, contact CME support.",
+        True),
     "MISSING_IDENTIFIER": Rejection(
         "PARS needs an identifier that was missing from the record.",
         "Add the missing detail on your profile; your credit is then sent again.", True),

@@ -263,3 +263,19 @@ def test_chunk_boundaries_do_not_split_or_lose_completions(db_session, monkeypat
     assert summary.learners_created == 7
     again = run(db_session, csv_bytes(rows))
     assert again.completions_unchanged == 14
+
+
+def test_a_corrected_name_sends_records_rejected_for_a_mismatch_again(db_session):
+    from webapp.models import Delivery, DeliveryState
+    from webapp.pars import outbox
+
+    recent = {"completion_date": (dt.date.today() - dt.timedelta(days=5)).isoformat()}
+    run(db_session, csv_bytes([BASE | recent]))
+    outbox.plan(db_session)
+    record = db_session.scalars(select(Delivery)).one()
+    record.state, record.error_code = DeliveryState.REJECTED, "LEARNER_NOT_MATCHED"
+    db_session.flush()
+    summary = import_credits(db_session, io.BytesIO(csv_bytes([BASE | recent | {"last_name": "Díaz"}])))
+    assert summary.learners_updated == 1
+    states = [d.state for d in db_session.scalars(select(Delivery).order_by(Delivery.id))]
+    assert states == [DeliveryState.CANCELLED, DeliveryState.QUEUED]

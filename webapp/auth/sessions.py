@@ -136,7 +136,9 @@ def _unauthorized():
     """Send people who are not signed in to sign in, and back here afterwards."""
     if "auth.login" not in current_app.view_functions:
         abort(401)
-    target = request.full_path if request.query_string else request.path
+    # Staff searches can name a physician: their query string does not go into the cookie.
+    keep_query = request.query_string and not request.path.startswith("/staff")
+    target = request.full_path if keep_query else request.path
     if session.get("ended") in ("idle", "expired"):
         flash("Your session ended. Please sign in again.", "info")
     return redirect(url_for("auth.login", next=target))

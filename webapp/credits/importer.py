@@ -44,6 +44,7 @@ from webapp.models import (
     Learner,
     License,
 )
+from webapp.pars import outbox
 
 STAGE_CHUNK = 1000
 MERGE_CHUNK = 500
@@ -329,6 +330,8 @@ class _Merger:
         self.last_learner: str | None = None
         self.now = utcnow()
         self.consent_changes: list[tuple[Learner, bool]] = []
+        #: Existing learners whose name or identifiers changed in this chunk.
+        self.matching_changed: list[Learner] = []
 
     def merge(self, rows: list[ImportRow]) -> None:
         session = self.session
@@ -338,6 +341,10 @@ class _Merger:
         for learner, granted in self.consent_changes:
             self._consent(learner, granted)
         self.consent_changes = []
+        for learner in self.matching_changed:
+            # What PARS matches on changed: records rejected for a mismatch go again.
+            outbox.on_identifiers_changed(session, learner, actor="import")
+        self.matching_changed = []
         keys = {(learners[r.learner_id].id, activities[r.activity_id].id, r.completion_date)
                 for r in rows}
         existing = {
@@ -384,7 +391,11 @@ class _Merger:
                 self.summary.learners_created += 1
             elif first_time and self._update_learner(learner, row):
                 self.summary.learners_updated += 1
-            self._identifiers(learner, row)
+                learner.identifiers_changed_at = self.now
+                self.matching_changed.append(learner)
+            if self._identifiers(learner, row) and learner.id is not None \
+                    and learner not in self.matching_changed:
+                self.matching_changed.append(learner)
             if first_time and self._consent_applies(learner, row.consent):
                 self.consent_changes.append((learner, row.consent))
         return found
@@ -398,7 +409,7 @@ class _Merger:
                 changed = True
         return changed
 
-    def _identifiers(self, learner: Learner, row: ImportRow) -> None:
+    def _identifiers(self, learner: Learner, row: ImportRow) -> bool:
         """Fill in identifiers the portal lacks; never overwrite what is there
         (the physician may have corrected it in the portal)."""
         changed = False
@@ -425,6 +436,7 @@ class _Merger:
                 changed = True
         if changed:
             learner.identifiers_changed_at = self.now
+        return changed
 
     @staticmethod
     def _consent_applies(learner: Learner, granted: bool | None) -> bool:
