@@ -11,6 +11,7 @@ so two planners racing each other fail rather than queue it twice).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -276,30 +277,12 @@ class _Ctx:
             later.completion_id == Delivery.completion_id, later.action == Action.ADD,
             later.sequence > Delivery.sequence,
         )
-        last = 0
-        while True:
-            serialize_planning(self.session)
-            query = (
-                select(Delivery.id).join(Delivery.completion)
-                .where(Delivery.action == Action.ADD, Delivery.id > last,
-                       Delivery.state.not_in(DEAD_ADD | IN_FLIGHT),
-                       Delivery.completion_revision < Completion.revision,
-                       Completion.completion_date >= self.rules.open_from(),
-                       ~newer.exists())
-                .order_by(Delivery.id).limit(CHUNK)
-            )
-            if self.learner_id is not None:
-                query = query.where(Completion.learner_id == self.learner_id)
-            ids = self.session.scalars(query).all()
-            if not ids:
-                self._done_chunk()
-                return
-            last = ids[-1]
-            adds = self.session.scalars(
-                select(Delivery).where(Delivery.id.in_(ids))
-                .options(selectinload(Delivery.completion).options(*_load_completions()))
-                .order_by(Delivery.id)
-            ).all()
+        for adds in self._delivery_pages(
+            Delivery.action == Action.ADD, Delivery.state.not_in(DEAD_ADD | IN_FLIGHT),
+            Delivery.completion_revision < Completion.revision,
+            Completion.completion_date >= self.rules.open_from(), ~newer.exists(),
+            serialize=True,
+        ):
             for add in adds:
                 completion = add.completion
                 if add.state in REPORTED:
@@ -317,7 +300,6 @@ class _Ctx:
                                                "it was sent; the new figures will be sent.")],
                                self.run_id)
                     summary.updated += 1
-            self._done_chunk()
 
     def recheck_waiting(self, summary: PlanSummary) -> None:
         """Waiting records whose reason went away go back to the queue; out of scope: cancelled.
@@ -325,25 +307,7 @@ class _Ctx:
         This runs on every plan, so a consent or identifier change is picked up even
         when no one called ``on_consent_changed`` / ``on_identifiers_changed``.
         """
-        last = 0
-        while True:
-            query = (
-                select(Delivery.id).join(Delivery.completion)
-                .where(Delivery.state == S.WAITING, Delivery.id > last)
-                .order_by(Delivery.id).limit(CHUNK)
-            )
-            if self.learner_id is not None:
-                query = query.where(Completion.learner_id == self.learner_id)
-            ids = self.session.scalars(query).all()
-            if not ids:
-                self._done_chunk()
-                return
-            last = ids[-1]
-            records = self.session.scalars(
-                select(Delivery).where(Delivery.id.in_(ids))
-                .options(selectinload(Delivery.completion).options(*_load_completions()))
-                .order_by(Delivery.id)
-            ).all()
+        for records in self._delivery_pages(Delivery.state == S.WAITING):
             events = []
             for record in records:
                 completion = record.completion
@@ -365,6 +329,30 @@ class _Ctx:
                     events.append((record.id, "waiting",
                                    f"Not sent yet: {words.blocker(blocker)}."))
             add_events(self.session, events, self.run_id)
+
+    def _delivery_pages(self, *conditions: Any, serialize: bool = False) -> Iterator[list[Delivery]]:
+        """Deliveries matching ``conditions`` (joined to their completion), in id order, a
+        chunk at a time with what eligibility needs loaded. Each chunk is flushed, or
+        committed and let go of, once the caller has handled it."""
+        last = 0
+        while True:
+            if serialize:
+                serialize_planning(self.session)
+            query = (select(Delivery.id).join(Delivery.completion)
+                     .where(Delivery.id > last, *conditions)
+                     .order_by(Delivery.id).limit(CHUNK))
+            if self.learner_id is not None:
+                query = query.where(Completion.learner_id == self.learner_id)
+            ids = self.session.scalars(query).all()
+            if not ids:
+                self._done_chunk()
+                return
+            last = ids[-1]
+            yield list(self.session.scalars(
+                select(Delivery).where(Delivery.id.in_(ids))
+                .options(selectinload(Delivery.completion).options(*_load_completions()))
+                .order_by(Delivery.id)
+            ))
             self._done_chunk()
 
 
