@@ -40,9 +40,10 @@ def _free_port() -> int:
 def site(tmp_path_factory):
     oidc_port, port = _free_port(), _free_port()
     base = f"http://127.0.0.1:{port}"
-    url = create_database(tmp_path_factory.mktemp("e2e"))
+    tmp = tmp_path_factory.mktemp("e2e")
+    url = create_database(tmp)
     app = make_app(
-        url, SERVER_NAME=None, TESTING=False, PORTAL_URL=base,
+        url, SERVER_NAME=None, TESTING=False, PORTAL_URL=base, BATCH_DIR=str(tmp / "batches"),
         OIDC_ISSUER=devprovider.issuer(oidc_port), OIDC_CLIENT_ID=devprovider.CLIENT_ID,
         OIDC_CLIENT_SECRET=devprovider.CLIENT_SECRET,
     )

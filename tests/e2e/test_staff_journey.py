@@ -49,6 +49,21 @@ def test_staff_journey(page, shot, browser, site):
     page.get_by_role("button", name="Send answer and close").click()
     expect(page.get_by_text(f"Answer sent for {reference}")).to_be_visible()
 
+    page.get_by_role("link", name="Needs attention").click()
+    expect(page.get_by_role("heading", name="Rejected by a certifying board")).to_be_visible()
+    assert_accessible(page)
+
+    page.get_by_role("link", name="Excel batches").click()
+    page.get_by_role("button", name="Create Excel batch").click()
+    expect(page.get_by_text(re.compile(r"Batch \d+ holds \d+ record"))).to_be_visible()
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Download").first.click()
+    assert info.value.suggested_filename.endswith(".xlsx")
+    shot(page, "batches")
+    assert_accessible(page)
+    page.get_by_role("button", name="Cancel batch").first.click()
+    expect(page.get_by_text(re.compile(r"cancelled: \d+ record\(s\) are queued again"))).to_be_visible()
+
     page.get_by_role("link", name="FAQ links").click()
     page.get_by_label("Search the FAQ").fill("CME Passport")
     page.get_by_role("button", name="Search").click()
