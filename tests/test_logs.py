@@ -21,16 +21,27 @@ def test_request_log_has_no_query_string_or_identifiers(client, login_as, make, 
         assert secret not in line
 
 
-def test_database_errors_do_not_carry_bound_values(db_session, make):
+def test_database_errors_reach_the_log_without_the_values(db_session, make):
+    import sys
+
     import pytest
     from sqlalchemy.exc import IntegrityError
 
+    from webapp.logs import WithholdDatabaseDetails
     from webapp.models import License
 
     learner = make.learner()
     number = learner.licenses[0].number
     db_session.add(License(learner_id=learner.id, state="MI", number=number))
-    with pytest.raises(IntegrityError) as info:
-        db_session.flush()
-    assert number not in str(info.value)
+    with pytest.raises(IntegrityError):
+        try:
+            db_session.flush()
+        except IntegrityError:
+            record = logging.LogRecord("webapp", logging.ERROR, __file__, 1, "failed", None,
+                                       sys.exc_info())
+            raise
     db_session.rollback()
+    assert WithholdDatabaseDetails().filter(record)
+    line = JSONFormatter().format(record)
+    assert "IntegrityError: database error" in line and "details withheld" in line
+    assert number not in line  # neither bound parameters nor the server's DETAIL

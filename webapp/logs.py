@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 import time
+import traceback
 import uuid
 from typing import Any
 
@@ -18,6 +19,37 @@ from flask import Flask, Response, g, request
 from flask_login import current_user
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+def _database_error(exc: BaseException | None) -> BaseException | None:
+    """The database error in ``exc``'s chain, if any."""
+    from sqlalchemy.exc import DBAPIError
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, DBAPIError):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+class WithholdDatabaseDetails(logging.Filter):
+    """Keep a database error's message out of the log: PostgreSQL puts the offending
+    values in it (``Key (...)=(...) already exists``), and those can be identifiers.
+    The traceback stays; the message is replaced by the error's class and SQLSTATE."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = _database_error(record.exc_info[1])
+            if exc is not None:
+                code = getattr(getattr(exc, "orig", None), "sqlstate", None) or \
+                    getattr(exc, "code", "")
+                frames = "".join(traceback.format_tb(record.exc_info[2]))
+                record.exc_text = (f"Traceback (most recent call last):\n{frames}"
+                                   f"{type(exc).__name__}: database error {code}; "
+                                   "details withheld from the log")
+        return True
 
 
 class JSONFormatter(logging.Formatter):
@@ -30,7 +62,8 @@ class JSONFormatter(logging.Formatter):
         }
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            # A filter may have set a sanitised text already (see WithholdDatabaseDetails).
+            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
 
 
@@ -45,6 +78,7 @@ def configure(app: Flask) -> None:
     if fmt == "json":
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JSONFormatter())
+        handler.addFilter(WithholdDatabaseDetails())
         root = logging.getLogger()
         root.handlers[:] = [handler]
         root.setLevel(app.config.get("LOG_LEVEL", "INFO"))
