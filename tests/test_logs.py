@@ -45,3 +45,33 @@ def test_database_errors_reach_the_log_without_the_values(db_session, make):
     line = JSONFormatter().format(record)
     assert "IntegrityError: database error" in line and "details withheld" in line
     assert number not in line  # neither bound parameters nor the server's DETAIL
+
+
+def test_unhandled_errors_go_to_the_filtered_log(db_session, make):
+    import io
+
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from webapp.logs import WithholdDatabaseDetails, log_unhandled
+    from webapp.models import License
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JSONFormatter())
+    handler.addFilter(WithholdDatabaseDetails())
+    logger = logging.getLogger("webapp")
+    logger.addHandler(handler)
+    learner = make.learner()
+    number = learner.licenses[0].number
+    db_session.add(License(learner_id=learner.id, state="MI", number=number))
+    try:
+        with pytest.raises(IntegrityError) as info:
+            db_session.flush()
+        log_unhandled(info.type, info.value, info.tb)
+    finally:
+        logger.removeHandler(handler)
+        db_session.rollback()
+    line = stream.getvalue()
+    assert '"message": "unhandled error"' in line and "details withheld" in line
+    assert number not in line

@@ -72,6 +72,11 @@ JSONFormatter.converter = time.gmtime
 request_log = logging.getLogger("webapp.request")
 
 
+def log_unhandled(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
+    """``sys.excepthook`` in production: an unhandled error goes to the structured log."""
+    logging.getLogger("webapp").critical("unhandled error", exc_info=(exc_type, exc, tb))
+
+
 def configure(app: Flask) -> None:
     fmt = app.config.get("LOG_FORMAT") or ("json" if app.config["APP_ENV"] == "production"
                                            else "text")
@@ -79,6 +84,9 @@ def configure(app: Flask) -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JSONFormatter())
         handler.addFilter(WithholdDatabaseDetails())
+        # Commands (pars transmit under cron) that crash are logged the same way,
+        # instead of Python printing the raw traceback and message.
+        sys.excepthook = log_unhandled
         root = logging.getLogger()
         root.handlers[:] = [handler]
         root.setLevel(app.config.get("LOG_LEVEL", "INFO"))
