@@ -16,7 +16,6 @@ import argparse
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from werkzeug.serving import make_server
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.harness import latency  # noqa: E402
 from tests.conftest import create_database, drop_database, make_app, migrate  # noqa: E402
 from webapp.credits import demo  # noqa: E402
 from webapp.credits.importer import import_credits  # noqa: E402
@@ -61,13 +61,6 @@ def sign_in(base: str, subject: str) -> requests.Session:
     if done.status_code != 302:
         raise RuntimeError(f"sign-in failed for {subject}: {done.status_code}")
     return browser
-
-
-def percentiles(values: list[float]) -> str:
-    ms = sorted(v * 1000 for v in values)
-    pick = lambda q: ms[min(len(ms) - 1, int(len(ms) * q))]  # noqa: E731
-    return (f"p50 {statistics.median(ms):6.1f} ms  p90 {pick(0.90):6.1f} ms  "
-            f"p99 {pick(0.99):6.1f} ms")
 
 
 def main() -> None:
@@ -145,8 +138,8 @@ def main() -> None:
             wall = time.perf_counter() - started
             print(f"{len(users)} physicians, {args.concurrency} concurrent clients, "
                   f"gunicorn {args.workers} workers, {url.split(':', 1)[0]}")
-            print(f"sign-ins:    {len(sign_ins):5d}  {percentiles(sign_ins)}")
-            print(f"transcripts: {len(reads):5d}  {percentiles(reads)}")
+            print(f"sign-ins:    {len(sign_ins):5d}  {latency(sign_ins, (0.90, 0.99))}")
+            print(f"transcripts: {len(reads):5d}  {latency(reads, (0.90, 0.99))}")
             print(f"overall: {(len(reads) + len(sign_ins)) / wall:,.1f} page loads/s "
                   f"({len(reads) / wall:,.1f} transcripts/s) in {wall:.1f} s")
             idp.shutdown()

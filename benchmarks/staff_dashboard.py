@@ -13,7 +13,6 @@ import argparse
 import datetime as dt
 import hashlib
 import secrets
-import statistics
 import sys
 import tempfile
 import time
@@ -23,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert  # noqa: E402
 
+from benchmarks.harness import latency, measure  # noqa: E402
 from tests.conftest import create_database, drop_database, make_app, migrate  # noqa: E402
 from webapp.db import utcnow  # noqa: E402
 from webapp.extensions import db  # noqa: E402
@@ -78,17 +78,6 @@ def seed(records: int) -> str:
     return token
 
 
-def measure(client, url: str, requests: int) -> list[float]:
-    client.get(url)  # warm up
-    times = []
-    for _ in range(requests):
-        t0 = time.perf_counter()
-        response = client.get(url)
-        times.append(time.perf_counter() - t0)
-        assert response.status_code == 200, response.status_code
-    return times
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
@@ -108,10 +97,7 @@ def main() -> None:
             with client.session_transaction() as sess:
                 sess["sid"] = token
             for path in ("/staff/", "/staff/attention", "/staff/attention?page=50"):
-                times = measure(client, path, args.requests)
-                ms = sorted(t * 1000 for t in times)
-                print(f"{path:<26} median {statistics.median(ms):7.1f} ms   "
-                      f"p95 {ms[int(len(ms) * 0.95) - 1]:7.1f} ms")
+                print(f"{path:<26} {latency(measure(client, path, args.requests))}")
         finally:
             with app.app_context():
                 db.engine.dispose()

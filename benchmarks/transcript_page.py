@@ -14,10 +14,8 @@ import argparse
 import datetime as dt
 import hashlib
 import secrets
-import statistics
 import sys
 import tempfile
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask import Flask  # noqa: E402
 
+from benchmarks.harness import latency, measure  # noqa: E402
 from tests.conftest import create_database, drop_database, make_app, migrate  # noqa: E402
 from webapp.db import utcnow  # noqa: E402
 from webapp.extensions import db  # noqa: E402
@@ -77,22 +76,8 @@ def seed(credits: int) -> str:
     return token
 
 
-def measure(client, url: str, requests: int) -> list[float]:
-    client.get(url)  # warm up templates and caches
-    times = []
-    for _ in range(requests):
-        t0 = time.perf_counter()
-        response = client.get(url)
-        times.append(time.perf_counter() - t0)
-        assert response.status_code == 200, response.status_code
-    return times
-
-
 def report(name: str, times: list[float]) -> None:
-    ms = sorted(t * 1000 for t in times)
-    p95 = ms[min(len(ms) - 1, int(len(ms) * 0.95))]
-    print(f"{name:<28} median {statistics.median(ms):7.1f} ms   p95 {p95:7.1f} ms   "
-          f"{len(ms) / sum(times):8.1f} req/s")
+    print(f"{name:<28} {latency(times)}   {len(times) / sum(times):8.1f} req/s")
 
 
 def main() -> None:
