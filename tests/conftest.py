@@ -210,3 +210,11 @@ def login_as(client: Client, db_session):
         return factories.sign_in(db_session, client, learner, staff=staff, identity=identity)
 
     return login
+
+
+@pytest.fixture
+def policy(app: Flask):
+    """The reporting rules and provider ID the outbox is given, from the test app's settings."""
+    from webapp.pars.policy import Policy
+
+    return Policy.from_config(app.config)

@@ -8,6 +8,7 @@ import io
 from decimal import Decimal
 
 import pytest
+from flask import current_app
 from sqlalchemy import func, select
 
 from webapp.credits.importer import ImportRejected, import_credits
@@ -22,6 +23,7 @@ from webapp.models import (
     ImportRow,
     Learner,
 )
+from webapp.pars.policy import Policy
 
 NPI = npi_with_check_digit("123456789")
 BASE = {
@@ -43,7 +45,8 @@ def csv_bytes(rows: list[dict[str, str]], header: list[str] | None = None, bom: 
 
 
 def run(session, data: bytes):
-    return import_credits(session, io.BytesIO(data), today=dt.date(2026, 11, 27))
+    return import_credits(session, io.BytesIO(data), policy=Policy.from_config(current_app.config),
+                          today=dt.date(2026, 11, 27))
 
 
 def count(session, model) -> int:
@@ -265,17 +268,18 @@ def test_chunk_boundaries_do_not_split_or_lose_completions(db_session, monkeypat
     assert again.completions_unchanged == 14
 
 
-def test_a_corrected_name_sends_records_rejected_for_a_mismatch_again(db_session):
+def test_a_corrected_name_sends_records_rejected_for_a_mismatch_again(db_session, policy):
     from webapp.models import Delivery, DeliveryState
     from webapp.pars import outbox
 
     recent = {"completion_date": (dt.date.today() - dt.timedelta(days=5)).isoformat()}
     run(db_session, csv_bytes([BASE | recent]))
-    outbox.plan(db_session)
+    outbox.plan(db_session, policy)
     record = db_session.scalars(select(Delivery)).one()
     record.state, record.error_code = DeliveryState.REJECTED, "LEARNER_NOT_MATCHED"
     db_session.flush()
-    summary = import_credits(db_session, io.BytesIO(csv_bytes([BASE | recent | {"last_name": "Díaz"}])))
+    summary = import_credits(db_session, io.BytesIO(csv_bytes([BASE | recent | {"last_name": "Díaz"}])),
+                             policy=policy)
     assert summary.learners_updated == 1
     states = [d.state for d in db_session.scalars(select(Delivery).order_by(Delivery.id))]
     assert states == [DeliveryState.CANCELLED, DeliveryState.QUEUED]

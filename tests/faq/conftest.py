@@ -21,7 +21,7 @@ def faq_dir(tmp_path: Path, app, monkeypatch) -> Path:
 @pytest.fixture
 def transcript_questions(faq_dir: Path) -> Path:
     """``faq_dir`` holding a minimal question for every slug the transcript links to."""
-    from webapp.statuses import faq_slugs
+    from webapp.transcript.statuses import faq_slugs
 
     for number, slug in enumerate(sorted(faq_slugs())):
         write_question(faq_dir, slug, title=f"About {slug}", category="Statuses",

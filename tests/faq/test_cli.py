@@ -35,7 +35,7 @@ def test_missing_transcript_questions_are_listed(app, faq_dir):
     assert result.exit_code == 1
     assert "no question with slug 'opting-out', which the transcript links to" in result.output
     assert "no question with slug 'board-rejected'" in result.output
-    from webapp.statuses import faq_slugs
+    from webapp.transcript.statuses import faq_slugs
 
     assert f"FAQ check failed: {len(faq_slugs())} problem(s) in {faq_dir}" in result.output
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.faq.helpers import write_question
 from webapp.faq import services
-from webapp.statuses import faq_slugs
+from webapp.transcript.statuses import faq_slugs
 
 
 def page(client, url, status=200, **query):

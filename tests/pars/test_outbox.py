@@ -24,8 +24,8 @@ S = DeliveryState
 
 
 @pytest.fixture
-def rules(app):
-    return Rules.from_config(app.config)
+def rules(policy):
+    return policy.rules
 
 
 def records(session, completion) -> list[Delivery]:
@@ -39,7 +39,7 @@ def events(session, delivery) -> list[tuple[str, str]]:
         .order_by(DeliveryEvent.id))]
 
 
-def test_plan_queues_reportable_completions_once(db_session, make, rules):
+def test_plan_queues_reportable_completions_once(db_session, make, rules, policy):
     learner = make.learner()
     ok = make.completion(learner)
     board_learner = make.learner()
@@ -52,7 +52,7 @@ def test_plan_queues_reportable_completions_once(db_session, make, rules):
     opted_out = make.completion(make.learner(consent_granted=False))
     missing = make.completion(make.learner(birth_month_day=None))
 
-    summary = outbox.plan(db_session, rules)
+    summary = outbox.plan(db_session, policy)
 
     assert (summary.queued, summary.waiting) == (2, 2)
     [record] = records(db_session, ok)
@@ -70,20 +70,20 @@ def test_plan_queues_reportable_completions_once(db_session, make, rules):
         (S.WAITING, "missing_birth_date")]
     assert events(db_session, record) == [
         ("queued", f"Queued for PARS; due by {record.due_date}.")]
-    assert outbox.plan(db_session, rules) == outbox.PlanSummary()
+    assert outbox.plan(db_session, policy) == outbox.PlanSummary()
 
 
-def test_plan_for_one_learner(db_session, make, rules):
+def test_plan_for_one_learner(db_session, make, rules, policy):
     mine, other = make.learner(), make.learner()
     make.completion(mine)
     theirs = make.completion(other)
-    assert outbox.plan(db_session, rules, learner=mine).queued == 1
+    assert outbox.plan(db_session, policy, learner=mine).queued == 1
     assert records(db_session, theirs) == []
 
 
-def test_one_completion_cannot_get_two_adds_with_one_sequence(db_session, make, rules):
+def test_one_completion_cannot_get_two_adds_with_one_sequence(db_session, make, rules, policy):
     completion = make.completion(make.learner())
-    outbox.plan(db_session, rules)
+    outbox.plan(db_session, policy)
     [record] = records(db_session, completion)
     db_session.add(Delivery(completion_id=completion.id, action=Action.ADD,
                             credit_id="ccid:0001234:other", sequence=record.sequence,
@@ -93,9 +93,9 @@ def test_one_completion_cannot_get_two_adds_with_one_sequence(db_session, make, 
     db_session.rollback()
 
 
-def _reported(db_session, make, rules, state=S.ACCEPTED, **completion_kw):
+def _reported(db_session, make, policy, state=S.ACCEPTED, **completion_kw):
     completion = make.completion(make.learner(), **completion_kw)
-    outbox.plan(db_session, rules)
+    outbox.plan(db_session, policy)
     [add] = records(db_session, completion)
     add.state = state
     add.sent_payload = {"credit_id": add.credit_id}
@@ -109,21 +109,21 @@ def _change(db_session, completion):
     db_session.flush()
 
 
-def test_a_change_before_sending_updates_the_queued_record(db_session, make, rules):
+def test_a_change_before_sending_updates_the_queued_record(db_session, make, rules, policy):
     completion = make.completion(make.learner())
-    outbox.plan(db_session, rules)
+    outbox.plan(db_session, policy)
     [record] = records(db_session, completion)
     credit_id = record.credit_id
     _change(db_session, completion)
-    assert outbox.plan(db_session, rules).updated == 1
+    assert outbox.plan(db_session, policy).updated == 1
     [record] = records(db_session, completion)
     assert (record.credit_id, record.completion_revision) == (credit_id, 2)
 
 
-def test_a_change_after_reporting_queues_delete_then_add(db_session, make, rules):
-    completion, add = _reported(db_session, make, rules)
+def test_a_change_after_reporting_queues_delete_then_add(db_session, make, rules, policy):
+    completion, add = _reported(db_session, make, policy)
     _change(db_session, completion)
-    assert outbox.plan(db_session, rules).corrections == 1
+    assert outbox.plan(db_session, policy).corrections == 1
     old, delete, new = records(db_session, completion)
     assert old.state == S.ACCEPTED
     assert (delete.action, delete.credit_id, delete.withdraws_id, delete.state) == (
@@ -132,38 +132,38 @@ def test_a_change_after_reporting_queues_delete_then_add(db_session, make, rules
         Action.ADD, delete.id, 2, 2)
     assert new.credit_id != add.credit_id
     assert events(db_session, old)[-1][0] == "correcting"
-    assert outbox.plan(db_session, rules).corrections == 0  # planned once
+    assert outbox.plan(db_session, policy).corrections == 0  # planned once
 
 
-def test_a_change_after_the_year_closed_keeps_the_reported_record(db_session, make, rules):
+def test_a_change_after_the_year_closed_keeps_the_reported_record(db_session, make, rules, policy):
     closed = dt.date(dt.date.today().year - 2, 6, 1)
     old_rules = Rules(**{**rules.__dict__, "today": closed + dt.timedelta(days=10)})
     completion = make.completion(make.learner(), date=closed)
-    outbox.plan(db_session, old_rules)
+    outbox.plan(db_session, policy.on(old_rules.today))
     [add] = records(db_session, completion)
     add.state = S.ACCEPTED
     _change(db_session, completion)
-    assert outbox.plan(db_session, rules).corrections == 0
+    assert outbox.plan(db_session, policy).corrections == 0
     assert records(db_session, completion) == [add]
 
 
-def test_a_change_after_a_rejection_is_sent_under_a_new_credit_id(db_session, make, rules):
-    completion, add = _reported(db_session, make, rules, state=S.REJECTED)
+def test_a_change_after_a_rejection_is_sent_under_a_new_credit_id(db_session, make, rules, policy):
+    completion, add = _reported(db_session, make, policy, state=S.REJECTED)
     add.error_code = "INVALID_CREDIT_AMOUNT"
     _change(db_session, completion)
-    outbox.plan(db_session, rules)
+    outbox.plan(db_session, policy)
     old, new = records(db_session, completion)
     assert old.state == S.CANCELLED
     assert (new.state, new.sequence, new.depends_on_id) == (S.QUEUED, 2, None)
 
 
 def test_identifier_change_resends_identifier_rejections_under_a_new_credit_id(
-        db_session, make, rules):
-    completion, add = _reported(db_session, make, rules, state=S.REJECTED)
+        db_session, make, rules, policy):
+    completion, add = _reported(db_session, make, policy, state=S.REJECTED)
     add.error_code = "LEARNER_NOT_MATCHED"
-    other, other_add = _reported(db_session, make, rules, state=S.REJECTED)
+    other, other_add = _reported(db_session, make, policy, state=S.REJECTED)
     other_add.error_code = "ACTIVITY_NOT_REGISTERED"
-    summary = outbox.on_identifiers_changed(db_session, completion.learner, rules)
+    summary = outbox.on_identifiers_changed(db_session, completion.learner, policy)
     assert summary.corrections == 1
     old, new = records(db_session, completion)
     assert (old.state, new.state) == (S.CANCELLED, S.QUEUED)
@@ -175,49 +175,49 @@ def test_identifier_change_resends_identifier_rejections_under_a_new_credit_id(
 
 
 def test_identifier_change_after_a_board_rejection_removes_and_reports_again(
-        db_session, make, rules):
+        db_session, make, rules, policy):
     learner = make.learner()
     make.board(learner)
-    completion, add = _reported(db_session, make, rules)
+    completion, add = _reported(db_session, make, policy)
     completion.learner = learner
     db_session.add(BoardStatus(delivery_id=add.id, board="ABIM", status="rejected",
                                message="ID mismatch"))
     db_session.flush()
-    outbox.on_identifiers_changed(db_session, learner, rules)
+    outbox.on_identifiers_changed(db_session, learner, policy)
     old, delete, new = records(db_session, completion)
     assert (delete.action, delete.withdraws_id, new.depends_on_id) == (
         Action.DELETE, old.id, delete.id)
 
 
-def test_identifier_change_requeues_waiting_records(db_session, make, rules):
+def test_identifier_change_requeues_waiting_records(db_session, make, rules, policy):
     learner = make.learner(birth_month_day=None)
     completion = make.completion(learner)
-    outbox.plan(db_session, rules)
+    outbox.plan(db_session, policy)
     learner.birth_month_day = "01-02"
-    outbox.on_identifiers_changed(db_session, learner, rules)
+    outbox.on_identifiers_changed(db_session, learner, policy)
     assert [r.state for r in records(db_session, completion)] == [S.QUEUED]
 
 
-def test_plan_alone_picks_up_a_fixed_identifier(db_session, make, rules):
+def test_plan_alone_picks_up_a_fixed_identifier(db_session, make, rules, policy):
     learner = make.learner(npi=None, licenses=[])
     completion = make.completion(learner)
-    outbox.plan(db_session, rules)
+    outbox.plan(db_session, policy)
     learner.npi = "1234567893"
-    assert outbox.plan(db_session, rules).requeued == 1
+    assert outbox.plan(db_session, policy).requeued == 1
     assert [r.state for r in records(db_session, completion)] == [S.QUEUED]
 
 
-def test_consent_out_and_back_in(db_session, make, rules):
+def test_consent_out_and_back_in(db_session, make, rules, policy):
     learner = make.learner()
     completion = make.completion(learner)
-    outbox.plan(db_session, rules)
+    outbox.plan(db_session, policy)
     learner.consent_granted = False
-    assert outbox.on_consent_changed(db_session, learner, rules).waiting == 1
+    assert outbox.on_consent_changed(db_session, learner, policy).waiting == 1
     [record] = records(db_session, completion)
     assert (record.state, record.error_code) == (S.WAITING, "opted_out")
-    assert outbox.plan(db_session, rules).requeued == 0
+    assert outbox.plan(db_session, policy).requeued == 0
     learner.consent_granted = True
-    assert outbox.on_consent_changed(db_session, learner, rules).requeued == 1
+    assert outbox.on_consent_changed(db_session, learner, policy).requeued == 1
     assert record.state == S.QUEUED and record.error_code is None
     kinds = [k for k, _ in events(db_session, record)]
     assert kinds == ["queued", "waiting", "queued"]
@@ -226,24 +226,24 @@ def test_consent_out_and_back_in(db_session, make, rules):
     assert len(actions) == 2
 
 
-def test_staff_actions(db_session, make, rules):
+def test_staff_actions(db_session, make, rules, policy):
     completion = make.completion(make.learner())
-    outbox.plan(db_session, rules)
+    outbox.plan(db_session, policy)
     [record] = records(db_session, completion)
 
     outbox.hold(db_session, record, "identity:7")
     assert record.state == S.HELD
     with pytest.raises(outbox.ActionRefused, match="only records that need attention"):
-        outbox.retry(db_session, record, "identity:7")
+        outbox.retry(db_session, record, "identity:7", policy)
     outbox.release(db_session, record, "identity:7")
     assert record.state == S.QUEUED
 
     record.state, record.attempts, record.error_code = S.FAILED, 6, "NOT_DELIVERED"
-    outbox.retry(db_session, record, "identity:7")
+    outbox.retry(db_session, record, "identity:7", policy)
     assert (record.state, record.attempts, record.error_code) == (S.QUEUED, 0, None)
 
     record.state, record.error_code = S.REJECTED, "INVALID_CREDIT_AMOUNT"
-    new = outbox.retry(db_session, record, "identity:7")
+    new = outbox.retry(db_session, record, "identity:7", policy)
     assert (record.state, new.state) == (S.CANCELLED, S.QUEUED)
     assert new.credit_id != record.credit_id and new.sequence == 2
 
@@ -262,13 +262,13 @@ def test_staff_actions(db_session, make, rules):
     assert ("resolved", "Resolved by CME staff.") in events(db_session, new)
 
 
-def test_opting_back_in_after_the_year_closed_does_not_queue(db_session, make, rules):
+def test_opting_back_in_after_the_year_closed_does_not_queue(db_session, make, rules, policy):
     closed = dt.date(dt.date.today().year - 2, 6, 1)
     back_then = Rules(**{**rules.__dict__, "today": closed + dt.timedelta(days=10)})
     learner = make.learner(consent_granted=False)
     completion = make.completion(learner, date=closed)
-    outbox.plan(db_session, back_then)
+    outbox.plan(db_session, policy.on(back_then.today))
     learner.consent_granted = True
-    outbox.on_consent_changed(db_session, learner, rules)
+    outbox.on_consent_changed(db_session, learner, policy)
     assert [(r.state, r.error_code) for r in records(db_session, completion)] == [
         (S.CANCELLED, "year_closed")]

@@ -21,8 +21,8 @@ from webapp.models import (
     Learner,
 )
 from webapp.pars import excel, outbox
-from webapp.pars.eligibility import Rules
 from webapp.pars.engine import EXIT_OK, sync
+from webapp.pars.policy import Policy
 
 S = DeliveryState
 
@@ -64,7 +64,7 @@ def test_sync_fetches_board_decisions_and_settles_unknowns(env):
     # A board rejection, once the physician fixes the ID, becomes delete + add.
     learner = db.session.get(Learner, learner_id)
     learner.board_certifications[0].board_id = "555112"
-    outbox.on_identifiers_changed(db.session, learner, Rules.from_config(env.app.config))
+    outbox.on_identifiers_changed(db.session, learner, Policy.from_config(env.app.config))
     db.session.commit()
     assert env.transmit().exit_code == EXIT_OK
     actions = [p.actions for p in env.fake.posts[-2:]]
@@ -240,7 +240,7 @@ def test_confirm_warns_about_opt_outs_after_export(env, tmp_path):
     assert _export(env, tmp_path).exit_code == 0
     learner = db.session.get(Learner, learner_id)
     learner.consent_granted = False
-    outbox.on_consent_changed(db.session, learner, Rules.from_config(env.app.config))
+    outbox.on_consent_changed(db.session, learner, Policy.from_config(env.app.config))
     db.session.commit()
     result = env.app.test_cli_runner().invoke(args=["pars", "confirm-batch", "1"])
     assert result.exit_code == 0

@@ -142,8 +142,8 @@ def test_unknown_outcome_is_settled_by_lookup_before_any_resend(env, fault):
 def _claim_as_dead_run(env, dead_pid: int):
     """What a run killed between committing its claim and recording PARS's answer leaves."""
     from webapp.pars.claiming import claim
-    from webapp.pars.eligibility import Rules
     from webapp.pars.outbox import plan
+    from webapp.pars.policy import Policy
     from webapp.pars.store import new_token
 
     session = db.session
@@ -151,9 +151,9 @@ def _claim_as_dead_run(env, dead_pid: int):
                     pid=dead_pid, heartbeat_at=dt.datetime.now(dt.UTC))
     session.add(run)
     session.flush()
-    rules = Rules.from_config(env.app.config)
-    plan(session, rules)
-    claimed = claim(session, rules, limit=10, token=new_token(), run_id=run.id,
+    policy = Policy.from_config(env.app.config)
+    plan(session, policy)
+    claimed = claim(session, policy.rules, limit=10, token=new_token(), run_id=run.id,
                     now=dt.datetime.now(dt.UTC))
     session.commit()
     return claimed.items
@@ -327,12 +327,12 @@ def test_a_record_that_keeps_failing_goes_to_failed(make_env):
 
 
 def test_pars_already_holding_a_credit_id_is_confirmed_not_duplicated(env):
-    from webapp.pars.eligibility import Rules
     from webapp.pars.localserver import Stored
     from webapp.pars.outbox import plan
+    from webapp.pars.policy import Policy
 
     physicians(env.make(), 1)
-    plan(db.session, Rules.from_config(env.app.config))
+    plan(db.session, Policy.from_config(env.app.config))
     db.session.commit()
     [record] = env.deliveries()
     env.fake.records[record.credit_id] = Stored(report={"Credits": []})

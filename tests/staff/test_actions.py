@@ -18,15 +18,15 @@ from webapp.pars import outbox
 S = DeliveryState
 
 
-def planned(make, db_session, **learner):
+def planned(make, db_session, policy, **learner):
     person = make.learner(**learner)
     completion = make.completion(person)
-    outbox.plan(db_session)
+    outbox.plan(db_session, policy)
     return db_session.scalars(select(Delivery).where(Delivery.completion_id == completion.id)).one()
 
 
-def test_hold_release_retry_and_resolve(client, login_as, make, db_session):
-    record = planned(make, db_session)
+def test_hold_release_retry_and_resolve(client, login_as, make, db_session, policy):
+    record = planned(make, db_session, policy)
     identity = login_as(None, staff=True)
     client.post(f"/staff/deliveries/{record.id}/hold")
     db_session.expire_all()
@@ -53,7 +53,7 @@ def test_hold_release_retry_and_resolve(client, login_as, make, db_session):
     db_session.expire_all()
     assert (new.state, new.resolution_note) == (S.CANCELLED, "Entered in PARS by hand")
     # Planning again does not queue a record staff resolved by hand.
-    outbox.plan(db_session)
+    outbox.plan(db_session, policy)
     assert db_session.scalars(select(Delivery).where(
         Delivery.completion_id == record.completion_id, Delivery.state == S.QUEUED)).all() == []
     actors = set(db_session.scalars(select(AuditEvent.actor).where(
@@ -61,8 +61,8 @@ def test_hold_release_retry_and_resolve(client, login_as, make, db_session):
     assert f"identity:{identity.id}" in actors
 
 
-def test_refused_actions_say_why_and_change_nothing(client, login_as, make, db_session):
-    record = planned(make, db_session)
+def test_refused_actions_say_why_and_change_nothing(client, login_as, make, db_session, policy):
+    record = planned(make, db_session, policy)
     login_as(None, staff=True)
     page = client.post(f"/staff/deliveries/{record.id}/retry", follow_redirects=True)
     assert "Not done: only records that need attention can be retried" in page.get_data(
@@ -133,10 +133,10 @@ def test_batches_from_the_console(own_site):
     assert "Nothing is due" in nothing
 
 
-def test_board_rejections_reach_the_staff_queue(client, login_as, make, db_session):
+def test_board_rejections_reach_the_staff_queue(client, login_as, make, db_session, policy):
     from webapp.models import BoardStatus
 
-    record = planned(make, db_session, first_name="Ana", last_name="Board")
+    record = planned(make, db_session, policy, first_name="Ana", last_name="Board")
     record.state = S.ACCEPTED
     db_session.add(BoardStatus(delivery_id=record.id, board="ABIM", status="rejected",
                                message="Board ID not found"))
@@ -148,8 +148,8 @@ def test_board_rejections_reach_the_staff_queue(client, login_as, make, db_sessi
 
 
 def test_rejected_records_are_not_offered_a_hold_they_cannot_take(client, login_as, make,
-                                                                  db_session):
-    record = planned(make, db_session)
+                                                                  db_session, policy):
+    record = planned(make, db_session, policy)
     record.state, record.error_code = S.REJECTED, "INVALID_ACTIVITY_ID"
     db_session.flush()
     login_as(None, staff=True)

@@ -9,8 +9,8 @@ import pytest
 from webapp.db import utcnow
 from webapp.models import Action, BoardStatus, Delivery, DeliveryState
 from webapp.pars.eligibility import Rules
-from webapp.statuses import Status
 from webapp.transcript.services import credit_row
+from webapp.transcript.statuses import Status
 
 TODAY = dt.date(2026, 11, 27)
 RULES = Rules(reporting_start=dt.date(2023, 7, 1), year_close_month_day="03-31", board_days=30,

@@ -147,7 +147,7 @@ def test_query_count_does_not_grow_with_credits(client, login_as, make, db_sessi
 
 
 def test_status_links_land_on_their_faq_answers(client, login_as, physician):
-    from webapp.statuses import CATALOG
+    from webapp.transcript.statuses import CATALOG
 
     login_as(physician)
     html = client.get("/transcript").get_data(as_text=True)

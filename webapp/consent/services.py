@@ -13,10 +13,11 @@ from webapp import audit
 from webapp.db import utcnow
 from webapp.models import BoardCertification, ConsentEvent, ConsentSource, Learner, License
 from webapp.pars import outbox
+from webapp.pars.policy import Policy
 
 
 def set_consent(
-    session: Session, learner: Learner, granted: bool, *, source: str,
+    session: Session, learner: Learner, granted: bool, *, source: str, policy: Policy,
     actor: str, actor_identity_id: int | None = None, wording_version: str | None = None,
     note: str | None = None,
 ) -> ConsentEvent | None:
@@ -40,7 +41,7 @@ def set_consent(
                  subject_type="learner", subject_id=learner.id, session=session,
                  source=source, consent_event=event.id, wording_version=wording_version)
     # Held-back credit is queued again, or queued credit held back, in the same transaction.
-    outbox.on_consent_changed(session, learner, actor=actor)
+    outbox.on_consent_changed(session, learner, policy, actor=actor)
     return event
 
 
@@ -57,6 +58,7 @@ class IdentifierChange:
 def update_identifiers(
     session: Session, learner: Learner, *, npi: str | None, birth_month_day: str | None,
     licenses: list[tuple[str, str]], boards: list[tuple[str, str | None]], actor: str,
+    policy: Policy,
 ) -> IdentifierChange:
     """Replace the learner's identifiers with the given (already validated) values."""
     changed: list[str] = []
@@ -98,7 +100,7 @@ def update_identifiers(
         audit.record("identifiers.updated", actor=actor, subject_type="learner",
                      subject_id=learner.id, session=session, fields=changed)
         # Credit waiting for these details, or rejected for a mismatch, goes back in the queue.
-        outbox.on_identifiers_changed(session, learner, actor=actor)
+        outbox.on_identifiers_changed(session, learner, policy, actor=actor)
     return IdentifierChange(tuple(changed))
 
 

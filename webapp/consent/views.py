@@ -12,6 +12,7 @@ from webapp.consent.forms import SPARE_ROWS, IdentifiersForm, SharingForm
 from webapp.domain import BOARDS
 from webapp.extensions import db
 from webapp.models import ConsentSource, Learner
+from webapp.pars import policy as pars_policy
 from webapp.transcript.views import physician_required
 
 bp = Blueprint("consent", __name__)
@@ -72,6 +73,7 @@ def sharing():
                                boards=BOARDS)
     event = services.set_consent(
         db.session, learner, granted, source=ConsentSource.PHYSICIAN, actor=current_user.actor,
+        policy=pars_policy.from_app(),
         actor_identity_id=current_user.identity.id,
         wording_version=current_app.config["CONSENT_WORDING_VERSION"],
     )
@@ -98,6 +100,7 @@ def identifiers():
     change = services.update_identifiers(
         db.session, learner, npi=form.npi.data or None, birth_month_day=form.birth_month_day,
         licenses=form.license_pairs(), boards=form.board_pairs(), actor=current_user.actor,
+        policy=pars_policy.from_app(),
     )
     db.session.commit()
     if change.changed:

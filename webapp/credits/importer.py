@@ -45,6 +45,7 @@ from webapp.models import (
     License,
 )
 from webapp.pars import outbox
+from webapp.pars.policy import Policy
 
 STAGE_CHUNK = 1000
 MERGE_CHUNK = 500
@@ -116,6 +117,7 @@ def import_credits(
     session: Session,
     stream: IO[bytes],
     *,
+    policy: Policy,
     actor: str = "import",
     source_name: str | None = None,
     today: dt.date | None = None,
@@ -137,7 +139,7 @@ def import_credits(
         errors.add(_cross_checks(session, key))
         if errors.total:
             raise ImportRejected(sorted(errors.kept, key=lambda e: (e.line, e.column)), errors.total)
-        _merge(session, key, summary, merge_progress)
+        _merge(session, key, summary, merge_progress, policy)
         session.execute(delete(ImportRow).where(ImportRow.import_key == key))
         audit.record(
             "credits.imported", actor=actor, session=session, file=source_name,
@@ -253,7 +255,8 @@ def _cross_checks(session: Session, key: str) -> list[RowError]:
     return errors
 
 
-def _merge(session: Session, key: str, summary: ImportSummary, progress: Progress | None) -> None:
+def _merge(session: Session, key: str, summary: ImportSummary, progress: Progress | None,
+           policy: Policy) -> None:
     counts = session.execute(
         select(func.count(distinct(ImportRow.learner_id)), func.count(distinct(ImportRow.activity_id)))
         .where(ImportRow.import_key == key)
@@ -269,7 +272,7 @@ def _merge(session: Session, key: str, summary: ImportSummary, progress: Progres
                   staged.c.line)
         .execution_options(yield_per=2000)
     )
-    merger = _Merger(session, summary)
+    merger = _Merger(session, summary, policy)
     chunk: list[Any] = []
     for row in rows:
         if len(chunk) >= MERGE_CHUNK and _completion_key(chunk[-1]) != _completion_key(row):
@@ -323,8 +326,9 @@ def _completion_key(row: ImportRow) -> tuple[str, str, dt.date]:
 class _Merger:
     """Applies staged rows to learners, activities and completions, a chunk at a time."""
 
-    def __init__(self, session: Session, summary: ImportSummary) -> None:
+    def __init__(self, session: Session, summary: ImportSummary, policy: Policy) -> None:
         self.session = session
+        self.policy = policy
         self.summary = summary
         #: Rows come ordered by learner: a learner's first row is where the ID changes.
         self.last_learner: str | None = None
@@ -343,7 +347,7 @@ class _Merger:
         self.consent_changes = []
         for learner in self.matching_changed:
             # What PARS matches on changed: records rejected for a mismatch go again.
-            outbox.on_identifiers_changed(session, learner, actor="import")
+            outbox.on_identifiers_changed(session, learner, self.policy, actor="import")
         self.matching_changed = []
         keys = {(learners[r.learner_id].id, activities[r.activity_id].id, r.completion_date)
                 for r in rows}

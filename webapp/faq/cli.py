@@ -10,7 +10,7 @@ from werkzeug.routing import RequestRedirect
 
 from webapp.faq import services
 from webapp.faq.checks import check
-from webapp.statuses import faq_slugs
+from webapp.transcript.statuses import faq_slugs
 
 
 @click.group("faq", help="FAQ content.")

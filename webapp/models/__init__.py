@@ -4,23 +4,35 @@ from webapp.models.audit import AuditEvent, ImportRow
 from webapp.models.auth import Identity, UserSession
 from webapp.models.catalog import Activity, BoardCredit, Completion
 from webapp.models.delivery import (
+    GONE,
     IN_FLIGHT,
     NEEDS_ATTENTION,
+    REPORTED,
+    SETTLED,
+    STATE_CLASSES,
+    UNDELIVERED,
     Action,
     Batch,
     BatchKind,
     BatchState,
+    BoardDecision,
     BoardStatus,
     Delivery,
     DeliveryEvent,
     DeliveryState,
     EngineRun,
+    EventKind,
+    RunKind,
+    RunOutcome,
+    StateClass,
 )
 from webapp.models.people import BoardCertification, ConsentEvent, ConsentSource, Learner, License
 from webapp.models.support import RequestKind, RequestState, SupportRequest
 
 __all__ = [
-    "IN_FLIGHT", "NEEDS_ATTENTION", "Action", "Activity", "AuditEvent", "Batch", "BatchKind",
+    "GONE", "IN_FLIGHT", "NEEDS_ATTENTION", "REPORTED", "SETTLED", "STATE_CLASSES", "UNDELIVERED",
+    "Action", "BoardDecision", "EventKind", "RunKind", "RunOutcome", "StateClass", "Activity",
+    "AuditEvent", "Batch", "BatchKind",
     "BatchState", "BoardCertification", "BoardCredit", "BoardStatus", "Completion",
     "ConsentEvent", "ConsentSource", "Delivery", "DeliveryEvent", "DeliveryState", "EngineRun",
     "Identity", "ImportRow", "Learner", "License", "RequestKind", "RequestState", "SupportRequest",

@@ -74,11 +74,145 @@ class DeliveryState(enum.StrEnum):
     #: An accepted ``add`` that a later ``delete`` removed from PARS.
     REMOVED = "removed"
 
+    # The classes of states, defined once in ``STATE_CLASSES`` below.
+
+    @property
+    def classes(self) -> frozenset[StateClass]:
+        return STATE_CLASSES[self]
+
+    @property
+    def undelivered(self) -> bool:
+        return StateClass.UNDELIVERED in STATE_CLASSES[self]
+
+    @property
+    def in_flight(self) -> bool:
+        return StateClass.IN_FLIGHT in STATE_CLASSES[self]
+
+    @property
+    def needs_attention(self) -> bool:
+        return StateClass.NEEDS_ATTENTION in STATE_CLASSES[self]
+
+    @property
+    def reported(self) -> bool:
+        return StateClass.REPORTED in STATE_CLASSES[self]
+
+    @property
+    def settled(self) -> bool:
+        return StateClass.SETTLED in STATE_CLASSES[self]
+
+    @property
+    def gone(self) -> bool:
+        return StateClass.GONE in STATE_CLASSES[self]
+
+    @classmethod
+    def of_class(cls, state_class: StateClass) -> frozenset[DeliveryState]:
+        """Every state of a class, e.g. for ``Delivery.state.in_(...)``."""
+        return frozenset(s for s in cls if state_class in STATE_CLASSES[s])
+
+
+class StateClass(enum.StrEnum):
+    """What a state means for the people and rules that read it."""
+
+    #: Not (yet) in PARS and not given up: a deadline still matters. Every state is
+    #: either undelivered or settled.
+    UNDELIVERED = "undelivered"
+    #: The record's own journey is over (a delete in such a state no longer holds
+    #: back the add that replaces the record).
+    SETTLED = "settled"
+    #: Possibly in PARS or on its way there; the outcome is not known yet.
+    IN_FLIGHT = "in_flight"
+    #: A person must act (CME staff, or the physician for their identifiers).
+    NEEDS_ATTENTION = "needs_attention"
+    #: In PARS (accepted) or uploaded to it by staff.
+    REPORTED = "reported"
+    #: An add in such a state is not, and never will be, in PARS under its CreditID.
+    GONE = "gone"
+
+
+_U, _S = StateClass.UNDELIVERED, StateClass.SETTLED
+#: The one definition of every state's classes. ``tests/pars/test_lifecycle.py`` fails
+#: when a state is missing here, in the transcript's statuses, the staff console's
+#: labels or ``pars status``.
+STATE_CLASSES: dict[DeliveryState, frozenset[StateClass]] = {
+    DeliveryState.QUEUED: frozenset({_U}),
+    DeliveryState.WAITING: frozenset({_U}),
+    DeliveryState.HELD: frozenset({_U}),
+    DeliveryState.SENDING: frozenset({_U, StateClass.IN_FLIGHT}),
+    DeliveryState.UNKNOWN: frozenset({_U, StateClass.IN_FLIGHT}),
+    DeliveryState.EXPORTED: frozenset({_U, StateClass.IN_FLIGHT}),
+    DeliveryState.REJECTED: frozenset({_U, StateClass.NEEDS_ATTENTION}),
+    DeliveryState.FAILED: frozenset({_U, StateClass.NEEDS_ATTENTION}),
+    DeliveryState.ACCEPTED: frozenset({_S, StateClass.REPORTED}),
+    DeliveryState.SENT: frozenset({_S, StateClass.REPORTED}),
+    DeliveryState.CANCELLED: frozenset({_S, StateClass.GONE}),
+    DeliveryState.REMOVED: frozenset({_S, StateClass.GONE}),
+}
 
 #: States in which the record may be in PARS or on its way there.
-IN_FLIGHT = frozenset({DeliveryState.SENDING, DeliveryState.UNKNOWN, DeliveryState.EXPORTED})
+IN_FLIGHT = DeliveryState.of_class(StateClass.IN_FLIGHT)
 #: States that need a person.
-NEEDS_ATTENTION = frozenset({DeliveryState.REJECTED, DeliveryState.FAILED})
+NEEDS_ATTENTION = DeliveryState.of_class(StateClass.NEEDS_ATTENTION)
+#: Not (yet) in PARS, so a deadline still matters.
+UNDELIVERED = DeliveryState.of_class(StateClass.UNDELIVERED)
+#: Done: nothing more happens to the record unless PARS or staff change it.
+SETTLED = DeliveryState.of_class(StateClass.SETTLED)
+#: A reported add: in PARS (or uploaded to it by staff).
+REPORTED = DeliveryState.of_class(StateClass.REPORTED)
+#: Adds in these states are not (and will not be) in PARS under their CreditID.
+GONE = DeliveryState.of_class(StateClass.GONE)
+
+
+class EventKind(enum.StrEnum):
+    """What a timeline entry records."""
+
+    QUEUED = "queued"
+    WAITING = "waiting"
+    REQUEUED = "requeued"
+    UPDATED = "updated"
+    CORRECTING = "correcting"
+    UNKNOWN = "unknown"
+    EXPORTED = "exported"
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    REMOVED = "removed"
+    CANCELLED = "cancelled"
+    RETRIED = "retried"
+    HELD = "held"
+    RELEASED = "released"
+    RESOLVED = "resolved"
+    WARNING = "warning"
+    BOARD_ACCEPTED = "board_accepted"
+    BOARD_REJECTED = "board_rejected"
+
+
+class BoardDecision(enum.StrEnum):
+    """A certifying board's answer on a reported record, as PARS relays it."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class RunKind(enum.StrEnum):
+    TRANSMIT = "transmit"
+    SYNC = "sync"
+    EXPORT = "export"
+
+
+class RunOutcome(enum.StrEnum):
+    RUNNING = "running"
+    #: Everything due was delivered or is legitimately held back.
+    OK = "ok"
+    #: Records need a person (rejected or failed in this run).
+    ATTENTION = "attention"
+    #: PARS failed or was slow; the next run finishes the work.
+    INCOMPLETE = "incomplete"
+    #: Stopped on purpose: credentials, address or configuration.
+    STOPPED = "stopped"
+    #: Ended by an unexpected error, or found dead (no heartbeat, process gone).
+    FAILED = "failed"
 
 
 class BatchKind(enum.StrEnum):
@@ -162,8 +296,7 @@ class DeliveryEvent(Base):
     id: Mapped[intpk]
     delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"), index=True)
     at: Mapped[timestamp]
-    #: ``queued``, ``sent``, ``accepted``, ``rejected``, ``unknown``, ``exported``, ...
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[EventKind] = mapped_column(_enum(EventKind, 32))
     #: Plain words for people; never personal identifiers.
     detail: Mapped[str | None] = mapped_column(Text)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("engine_runs.id"))
@@ -180,8 +313,7 @@ class BoardStatus(Base):
     id: Mapped[intpk]
     delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"))
     board: Mapped[str] = mapped_column(String(8))
-    #: ``pending``, ``accepted`` or ``rejected``.
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[BoardDecision] = mapped_column(_enum(BoardDecision))
     message: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[timestamp] = mapped_column(onupdate=utcnow)
 
@@ -216,12 +348,10 @@ class EngineRun(Base):
     __tablename__ = "engine_runs"
 
     id: Mapped[intpk]
-    #: ``transmit``, ``sync`` or ``export``.
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[RunKind] = mapped_column(_enum(RunKind))
     started_at: Mapped[timestamp]
     finished_at: Mapped[dt.datetime | None]
-    #: ``running``, ``ok``, ``attention`` (something needs a person), ``failed``, ``stopped``.
-    outcome: Mapped[str] = mapped_column(String(16), default="running")
+    outcome: Mapped[RunOutcome] = mapped_column(_enum(RunOutcome), default=RunOutcome.RUNNING)
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     message: Mapped[str | None] = mapped_column(Text)
     host: Mapped[str | None] = mapped_column(String(255))

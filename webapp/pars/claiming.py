@@ -18,14 +18,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from webapp.models import Action, Completion, Delivery, DeliveryState, Learner
+from webapp.models import SETTLED, Action, Completion, Delivery, DeliveryState, Learner
+from webapp.pars import lifecycle as life
 from webapp.pars import record, words
+from webapp.pars.codes import EngineCode
 from webapp.pars.eligibility import Rules, assess
-from webapp.pars.outbox import _load_completions, verdict
-from webapp.pars.store import DELETE_DONE, REPORTED, add_events, is_postgres
+from webapp.pars.outbox import load_completions, verdict
+from webapp.pars.store import is_postgres
 
 S = DeliveryState
 #: How long a delete waits when the record it removes is not settled yet.
@@ -49,28 +51,30 @@ class ClaimResult:
     #: Records looked at (claimed or set aside); 0 means nothing is due now.
     examined: int = 0
     #: Records set aside, by the state they went to.
-    set_aside: Counter = field(default_factory=Counter)
+    set_aside: Counter[DeliveryState] = field(default_factory=Counter)
 
 
-def ready():
+def ready() -> tuple[ColumnElement[bool], ...]:
     """Queued and not waiting for the removal of the record it replaces."""
     removal = aliased(Delivery)
     return (
         Delivery.state == S.QUEUED,
         or_(Delivery.depends_on_id.is_(None),
             exists().where(removal.id == Delivery.depends_on_id,
-                           removal.state.in_(DELETE_DONE))),
+                           removal.state.in_(SETTLED))),
     )
 
 
-def due_now(now: dt.datetime):
+def due_now(now: dt.datetime) -> tuple[ColumnElement[bool], ...]:
     """Ready, and not backing off."""
     return (*ready(), or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now))
 
 
 def claim(session: Session, rules: Rules, *, limit: int, token: str, run_id: int | None,
-          now: dt.datetime, target: S = S.SENDING, batch_id: int | None = None) -> ClaimResult:
-    """Claim up to ``limit`` due records, earliest deadline first. The caller commits."""
+          now: dt.datetime, transition: life.Transition = life.CLAIM,
+          batch_id: int | None = None) -> ClaimResult:
+    """Claim up to ``limit`` due records, earliest deadline first, by ``transition``
+    (``CLAIM`` to send, ``EXPORT`` for an Excel batch). The caller commits."""
     postgres = is_postgres(session)
     query = (
         select(Delivery.id).where(*due_now(now))
@@ -95,7 +99,7 @@ def claim(session: Session, rules: Rules, *, limit: int, token: str, run_id: int
     # Fresh from the database: the rules must see what is committed now.
     records = session.scalars(
         select(Delivery).where(Delivery.id.in_(ids))
-        .options(selectinload(Delivery.completion).options(*_load_completions()))
+        .options(selectinload(Delivery.completion).options(*load_completions()))
         .order_by(Delivery.due_date, Delivery.id)
         .execution_options(populate_existing=True)
     ).all()
@@ -103,54 +107,53 @@ def claim(session: Session, rules: Rules, *, limit: int, token: str, run_id: int
     withdrawn = {d.id: d for d in session.scalars(
         select(Delivery).where(Delivery.id.in_(withdrawn_ids))
         .execution_options(populate_existing=True))} if withdrawn_ids else {}
-    events = []
     for delivery in records:
         result.examined += 1
         completion = delivery.completion
         learner = completion.learner
         assessment = assess(completion, learner, rules)
+        withdrawn_add = withdrawn.get(delivery.withdraws_id) if delivery.withdraws_id else None
         if delivery.action == Action.DELETE:
-            reported = withdrawn.get(delivery.withdraws_id)
-            if reported is not None and reported.state == S.REMOVED:
-                delivery.state, delivery.error_code = S.CANCELLED, None
-                events.append((delivery.id, "cancelled", "The record is no longer in PARS; "
-                               "nothing to remove."))
+            if withdrawn_add is not None and withdrawn_add.state == S.REMOVED:
+                life.move(session, delivery, life.CANCEL, "The record is no longer in PARS; "
+                          "nothing to remove.", run_id=run_id, at=now, error_code=None)
                 result.set_aside[S.CANCELLED] += 1
                 continue
-            if reported is None or reported.state not in REPORTED or not reported.sent_payload:
+            if (withdrawn_add is None or not withdrawn_add.state.reported
+                    or not withdrawn_add.sent_payload):
                 # Its add is still being settled; look again shortly.
                 delivery.next_attempt_at = now + DELETE_RECHECK
                 result.set_aside[S.QUEUED] += 1
                 continue
         if not assessment.sendable:
             state, blocker = verdict(delivery.action, assessment, claiming=True)
-            delivery.state = state
             if state == S.FAILED:
-                delivery.error_code = "REPORTING_YEAR_CLOSED"
-                delivery.error_message = "The PARS reporting year closed before it was sent."
-                events.append((delivery.id, "failed", "Not sent: PARS closed the reporting "
-                               "year before it was sent. CME staff will review it."))
+                life.move(session, delivery, life.FAIL, "Not sent: PARS closed the reporting "
+                          "year before it was sent. CME staff will review it.", run_id=run_id,
+                          at=now, error_code=EngineCode.REPORTING_YEAR_CLOSED.value,
+                          error_message="The PARS reporting year closed before it was sent.")
+            elif state == S.CANCELLED:
+                life.move(session, delivery, life.CANCEL,
+                          f"Will not be sent: {words.blocker(blocker)}.", run_id=run_id, at=now,
+                          error_code=blocker.value)
             else:
-                delivery.error_code = blocker.value
-                kind = "cancelled" if state == S.CANCELLED else "waiting"
-                lead = "Will not be sent" if state == S.CANCELLED else "Not sent yet"
-                events.append((delivery.id, kind, f"{lead}: {words.blocker(blocker)}."))
+                life.move(session, delivery, life.HOLD_BACK,
+                          f"Not sent yet: {words.blocker(blocker)}.", run_id=run_id, at=now,
+                          error_code=blocker.value)
             result.set_aside[state] += 1
             continue
         if delivery.action == Action.DELETE:
-            payload = record.as_delete(withdrawn[delivery.withdraws_id].sent_payload)
+            assert withdrawn_add is not None and withdrawn_add.sent_payload is not None
+            payload = record.as_delete(withdrawn_add.sent_payload)
         else:
             payload = record.build(delivery.credit_id, Action.ADD, completion, learner)
             delivery.completion_revision = completion.revision
-        delivery.state = target
-        delivery.claim_token = token
-        delivery.claim_run_id = run_id
-        delivery.claimed_at = now
-        delivery.attempts += 1
-        delivery.sent_payload = payload
-        delivery.batch_id = batch_id
+        detail = (f"Written to Excel batch {batch_id} for upload to PARS by CME staff."
+                  if transition is life.EXPORT else None)
+        life.move(session, delivery, transition, detail, run_id=run_id, at=now,
+                  claim_token=token, claim_run_id=run_id, claimed_at=now,
+                  attempts=delivery.attempts + 1, sent_payload=payload, batch_id=batch_id)
         result.items.append(Claimed(delivery.id, delivery.credit_id, delivery.action, payload,
                                     delivery.withdraws_id, delivery.attempts))
     session.flush()
-    add_events(session, events, run_id, now)
     return result

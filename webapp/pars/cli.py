@@ -125,7 +125,8 @@ def export_command(out: Path) -> None:
 def confirm_batch_command(batch_id: int) -> None:
     """Record that staff uploaded Excel batch BATCH_ID to PARS."""
     try:
-        result = excel.confirm_batch(db.session, batch_id, actor="cli")
+        result = excel.confirm_batch(db.session, batch_id, actor="cli",
+                                     consent_default=current_app.config["CONSENT_DEFAULT"])
     except excel.ExportRefused as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None

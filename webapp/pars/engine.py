@@ -30,7 +30,17 @@ from sqlalchemy.orm import Session
 
 from webapp import audit
 from webapp.db import utcnow
-from webapp.models import Action, Batch, BatchKind, BatchState, Delivery, DeliveryState
+from webapp.models import (
+    Action,
+    Batch,
+    BatchKind,
+    BatchState,
+    Delivery,
+    DeliveryState,
+    RunKind,
+    RunOutcome,
+)
+from webapp.pars import lifecycle as life
 from webapp.pars import runs, words
 from webapp.pars.claiming import Claimed, claim, due_now, ready
 from webapp.pars.client import (
@@ -42,8 +52,9 @@ from webapp.pars.client import (
     Result,
     Unauthorized,
 )
-from webapp.pars.eligibility import Rules
+from webapp.pars.codes import EngineCode, ParsCode
 from webapp.pars.outbox import plan
+from webapp.pars.policy import Policy
 from webapp.pars.settings import Settings
 from webapp.pars.settle import (
     Breaker,
@@ -52,14 +63,14 @@ from webapp.pars.settle import (
     settle_candidates,
     sync_boards,
 )
-from webapp.pars.store import add_events, backoff, engine_session, new_token
+from webapp.pars.store import backoff, engine_session, new_token
 
 log = logging.getLogger(__name__)
 S = DeliveryState
 
 EXIT_OK, EXIT_ATTENTION, EXIT_INCOMPLETE, EXIT_STOPPED = 0, 1, 3, 4
-OUTCOMES = {EXIT_OK: "ok", EXIT_ATTENTION: "attention", EXIT_INCOMPLETE: "failed",
-            EXIT_STOPPED: "stopped"}
+OUTCOMES = {EXIT_OK: RunOutcome.OK, EXIT_ATTENTION: RunOutcome.ATTENTION,
+            EXIT_INCOMPLETE: RunOutcome.INCOMPLETE, EXIT_STOPPED: RunOutcome.STOPPED}
 
 Progress = Callable[[int, int], None]
 
@@ -69,10 +80,10 @@ class RunReport:
     run_id: int | None
     exit_code: int
     message: str = ""
-    counts: Counter = field(default_factory=Counter)
+    counts: Counter[str] = field(default_factory=Counter)
 
     @property
-    def outcome(self) -> str:
+    def outcome(self) -> RunOutcome:
         return OUTCOMES[self.exit_code]
 
     def line(self) -> str:
@@ -90,24 +101,25 @@ def transmit(engine: Engine, config: Mapping[str, Any], *, client: ParsClient | 
              today: dt.date | None = None, actor: str = "cli") -> RunReport:
     settings = Settings.from_config(config)
     settings.require_web_service()
-    rules = Rules.from_config(config, today)
+    policy = Policy.from_config(config, today)
     own_client = client is None
     client = client or ParsClient(settings)
     try:
         with engine_session(engine) as session:
-            return _Run(session, client, settings, rules, progress, sleep, actor).run()
+            return _Run(session, client, settings, policy, progress, sleep, actor).run()
     finally:
         if own_client:
             client.close()
 
 
 class _Run:
-    def __init__(self, session: Session, client: ParsClient, settings: Settings, rules: Rules,
+    def __init__(self, session: Session, client: ParsClient, settings: Settings, policy: Policy,
                  progress: Progress | None, sleep: Callable[[float], None], actor: str) -> None:
-        self.session, self.client, self.settings, self.rules = session, client, settings, rules
+        self.session, self.client, self.settings = session, client, settings
+        self.policy, self.rules = policy, policy.rules
         self.progress, self.sleep, self.actor = progress, sleep, actor
         self.breaker = Breaker(settings.breaker_failures)
-        self.counts: Counter = Counter()
+        self.counts: Counter[str] = Counter()
         self.run_id = 0
         self.lookups_checked = False
         self.done = 0
@@ -116,11 +128,10 @@ class _Run:
     # -- the run ------------------------------------------------------------
 
     def run(self) -> RunReport:
-        self.run_id = runs.start(self.session, "transmit")
+        self.run_id = runs.start(self.session, RunKind.TRANSMIT)
         report = RunReport(self.run_id, EXIT_OK, counts=self.counts)
         try:
-            planned = plan(self.session, self.rules, provider_id=self.settings.provider_id,
-                           commit=True, run_id=self.run_id)
+            planned = plan(self.session, self.policy, commit=True, run_id=self.run_id)
             self.counts["corrections"] += planned.corrections
             self._settle()
             self.total = self._count(*due_now(utcnow()))
@@ -133,7 +144,7 @@ class _Run:
         except BaseException:
             self.session.rollback()
             self._abandon()
-            runs.finish(self.session, self.run_id, "failed", dict(self.counts),
+            runs.finish(self.session, self.run_id, RunOutcome.FAILED, dict(self.counts),
                         "stopped by an error; see the log")
             raise
         self.counts["waiting"] = self._count(Delivery.state == S.WAITING)
@@ -262,7 +273,7 @@ class _Run:
                 self._post(items[:mid], token, batch_id)
                 self._post(items[mid:], token, batch_id)
                 return
-            self._finish(items, token, S.FAILED, "MALFORMED", str(exc),
+            self._finish(items, token, life.FAIL, ParsCode.MALFORMED, str(exc),
                          "PARS refused the record as malformed; CME staff will review it.")
             self._batch(batch_id, BatchState.CANCELLED)
             return
@@ -273,7 +284,7 @@ class _Run:
             return
         except OutcomeUnknown as exc:
             self.breaker.failure()
-            self._finish(items, token, S.UNKNOWN, None, str(exc),
+            self._finish(items, token, life.MARK_UNKNOWN, None, str(exc),
                          "No definite answer from PARS; it will be checked with PARS before "
                          "it is ever sent again.")
             return
@@ -285,102 +296,86 @@ class _Run:
         self._record(items, token, results)
         self._batch(batch_id, BatchState.CONFIRMED)
 
-    def _mine(self, items: list[Claimed], token: str) -> set[int]:
-        """The records this run still holds (a takeover would have replaced the token)."""
-        ids = set(self.session.scalars(select(Delivery.id).where(
-            Delivery.id.in_([i.id for i in items]), Delivery.claim_token == token,
-            Delivery.state == S.SENDING)))
-        lost = len(items) - len(ids)
-        if lost:
-            log.warning("%d claimed records were taken over; their outcome is left to the "
-                        "status look-up", lost)
-        return ids
-
     def _record(self, items: list[Claimed], token: str, results: list[Result]) -> None:
         now = utcnow()
-        mine = self._mine(items, token)
-        accepted, verify, events = [], [], []
-        removed_adds = []
+        accepted: list[int] = []
+        removals: list[int] = []
+        verify: list[int] = []
+        held: dict[str, Any] = {"token": token, "run_id": self.run_id, "at": now}
+        settled = 0
         for item, result in zip(items, results, strict=True):
-            if item.id not in mine:
-                continue
             if result.accepted:
                 accepted.append(item.id)
                 if item.action == Action.DELETE:
-                    events.append((item.id, "accepted", "Removal accepted by PARS."))
-                    removed_adds.append(item.withdraws_id)
-                else:
-                    events.append((item.id, "accepted", "Sent to PARS and accepted."))
-            elif item.action == Action.ADD and result.code == "DUPLICATE_CREDIT_ID":
+                    removals.append(item.id)
+            elif item.action == Action.ADD and result.code == ParsCode.DUPLICATE_CREDIT_ID:
                 # PARS already holds this CreditID: it was stored before; confirm by look-up.
                 verify.append(item.id)
             else:
-                self.session.execute(update(Delivery).where(Delivery.id == item.id).values(
-                    state=S.REJECTED, sent_at=now, settled_at=now, claim_token=None,
-                    error_code=(result.code or "REJECTED")[:64],
-                    error_message=result.message))
-                events.append((item.id, "rejected", words.rejected(result.code)))
-                self.counts["rejected"] += 1
-        if accepted:
-            self.session.execute(update(Delivery).where(Delivery.id.in_(accepted)).values(
-                state=S.ACCEPTED, sent_at=now, settled_at=now, claim_token=None,
-                error_code=None, error_message=None, next_attempt_at=None))
-            self.counts["accepted"] += len(accepted)
-        if removed_adds:
-            self.session.execute(update(Delivery).where(Delivery.id.in_(removed_adds))
-                                 .values(state=S.REMOVED, settled_at=now))
-            events += [(a, "removed", "Removed from PARS; the corrected record replaces it.")
-                       for a in removed_adds]
-        if verify:
-            self.session.execute(update(Delivery).where(Delivery.id.in_(verify)).values(
-                state=S.UNKNOWN, sent_at=now))
-            events += [(v, "unknown", "PARS says it already holds this credit ID; checking.")
-                       for v in verify]
-        add_events(self.session, events, self.run_id, now)
+                moved = life.move_many(
+                    self.session, life.REJECT, [item.id], words.rejected(result.code), **held,
+                    sent_at=now, settled_at=now, claim_token=None,
+                    error_code=(result.code or EngineCode.REJECTED)[:64],
+                    error_message=result.message)
+                self.counts["rejected"] += len(moved)
+                settled += len(moved)
+        removal_set = set(removals)
+        moved = life.move_many(
+            self.session, life.ACCEPT, accepted,
+            lambda i: "Removal accepted by PARS." if i in removal_set
+            else "Sent to PARS and accepted.", **held,
+            sent_at=now, settled_at=now, claim_token=None, error_code=None, error_message=None,
+            next_attempt_at=None)
+        self.counts["accepted"] += len(moved)
+        done = set(moved)
+        life.remove_replaced(self.session, [i.withdraws_id for i in items
+                                            if i.id in removal_set and i.id in done
+                                            and i.withdraws_id is not None],
+                             run_id=self.run_id, at=now)
+        verify = life.move_many(self.session, life.MARK_UNKNOWN, verify,
+                                "PARS says it already holds this credit ID; checking.", **held,
+                                sent_at=now)
+        settled += len(moved) + len(verify)
+        if settled < len(items):
+            log.warning("%d claimed records were taken over; their outcome is left to the "
+                        "status look-up", len(items) - settled)
         self.session.commit()
         if verify:
             self._settle(only_ids=verify)
 
-    def _finish(self, items: list[Claimed], token: str, state: S, code: str | None,
-                message: str, detail: str) -> None:
+    def _finish(self, items: list[Claimed], token: str, transition: life.Transition,
+                code: str | None, message: str, detail: str) -> None:
         now = utcnow()
-        ids = list(self._mine(items, token))
-        values: dict[str, Any] = {"state": state, "error_message": message[:2000]}
-        if state == S.UNKNOWN:
+        values: dict[str, Any] = {"error_message": message[:2000]}
+        if transition is life.MARK_UNKNOWN:
             values["sent_at"] = now
         else:
             values.update(error_code=code, settled_at=now, claim_token=None)
-            self.counts[state.value] += len(ids)
-        self.session.execute(update(Delivery).where(Delivery.id.in_(ids)).values(**values))
-        add_events(self.session, [(i, state.value, detail) for i in ids], self.run_id, now)
+        moved = life.move_many(self.session, transition, [i.id for i in items], detail,
+                               token=token, run_id=self.run_id, at=now, **values)
+        if transition is not life.MARK_UNKNOWN:
+            self.counts[transition.target.value] += len(moved)
         self.session.commit()
 
     def _requeue(self, items: list[Claimed], token: str, reason: str,
                  retry_after: float | None, *, count_attempt: bool = True) -> None:
         """Nothing was stored: back to the queue with a backoff, or failed at the limit."""
         now = utcnow()
-        mine = self._mine(items, token)
-        events = []
         for item in items:
-            if item.id not in mine:
-                continue
-            values: dict[str, Any] = {"claim_token": None, "error_message": reason[:2000]}
             if not count_attempt:
-                values.update(state=S.QUEUED, attempts=item.attempts - 1)
-            elif item.attempts >= self.settings.max_attempts:
-                values.update(state=S.FAILED, error_code="NOT_DELIVERED", settled_at=now)
-                events.append((item.id, "failed", f"Not delivered after {item.attempts} "
-                               "attempts; CME staff will review it."))
+                life.move_many(self.session, life.REQUEUE, [item.id], None, token=token,
+                               claim_token=None, attempts=item.attempts - 1,
+                               error_message=reason[:2000])
+                continue
+            wait = backoff(self.settings.retry_base, self.settings.max_wait, item.attempts)
+            if retry_after is not None:
+                wait = max(wait, dt.timedelta(seconds=retry_after))
+            state = life.send_again_or_fail(
+                self.session, item.id, item.attempts, max_attempts=self.settings.max_attempts,
+                retry_at=now + wait, reason=reason, token=token, run_id=self.run_id, at=now,
+                detail="PARS could not take it just now; it will be sent again.")
+            if state == S.FAILED:
                 self.counts["failed"] += 1
-            else:
-                wait = backoff(self.settings.retry_base, self.settings.max_wait, item.attempts)
-                if retry_after is not None:
-                    wait = max(wait, dt.timedelta(seconds=retry_after))
-                values.update(state=S.QUEUED, next_attempt_at=now + wait)
-                events.append((item.id, "requeued", "PARS could not take it just now; it will "
-                               "be sent again."))
-            self.session.execute(update(Delivery).where(Delivery.id == item.id).values(**values))
-        add_events(self.session, events, self.run_id, now)
         self.session.commit()
 
     def _batch(self, batch_id: int | None, state: BatchState) -> None:
@@ -394,9 +389,11 @@ class _Run:
     def _abandon(self) -> None:
         """After an unexpected error: what this run was sending has an unknown outcome."""
         try:
-            self.session.execute(update(Delivery).where(
-                Delivery.claim_run_id == self.run_id, Delivery.state == S.SENDING,
-            ).values(state=S.UNKNOWN, sent_at=utcnow()))
+            mine = self.session.scalars(select(Delivery.id).where(
+                Delivery.claim_run_id == self.run_id, Delivery.state == S.SENDING)).all()
+            life.move_many(self.session, life.MARK_UNKNOWN, mine, "The run sending it stopped "
+                           "by an error; checking with PARS before anything else.",
+                           run_id=self.run_id, sent_at=utcnow())
             self.session.commit()
         except Exception:  # the database may be what failed; the next run settles them
             log.exception("could not mark this run's records as unknown")
@@ -410,10 +407,10 @@ def sync(engine: Engine, config: Mapping[str, Any], *, client: ParsClient | None
     settings.require_web_service()
     own_client = client is None
     client = client or ParsClient(settings)
-    counts: Counter = Counter()
+    counts: Counter[str] = Counter()
     try:
         with engine_session(engine) as session:
-            run_id = runs.start(session, "sync")
+            run_id = runs.start(session, RunKind.SYNC)
             report = RunReport(run_id, EXIT_OK, counts=counts)
             breaker = Breaker(settings.breaker_failures)
             done = 0
@@ -448,7 +445,8 @@ def sync(engine: Engine, config: Mapping[str, Any], *, client: ParsClient | None
                 report.exit_code, report.message = EXIT_STOPPED, str(exc)
             except BaseException:
                 session.rollback()
-                runs.finish(session, run_id, "failed", dict(counts), "stopped by an error")
+                runs.finish(session, run_id, RunOutcome.FAILED, dict(counts),
+                            "stopped by an error")
                 raise
             runs.finish(session, run_id, report.outcome, dict(counts), report.message)
             audit.record("pars.synced", actor=actor, subject_type="engine_run",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -34,12 +35,16 @@ from webapp.models import (
     Delivery,
     DeliveryState,
     Learner,
+    RunKind,
+    RunOutcome,
 )
+from webapp.pars import lifecycle as life
 from webapp.pars import runs
 from webapp.pars.claiming import claim
 from webapp.pars.eligibility import Rules
 from webapp.pars.outbox import plan
-from webapp.pars.store import add_events, engine_session, new_token
+from webapp.pars.policy import Policy
+from webapp.pars.store import engine_session, new_token
 
 S = DeliveryState
 CHUNK = 500
@@ -108,25 +113,27 @@ def export(engine: Engine, config: Mapping[str, Any], out: Path, *, actor: str,
     """Write every due record to ``out``; the batch, or None when nothing is due."""
     out = Path(out)
     _check_target(out)
-    rules = Rules.from_config(config, today)
+    policy = Policy.from_config(config, today)
+    rules = policy.rules
     with engine_session(engine) as session:
-        plan(session, rules, provider_id=config["PARS_PROVIDER_ID"], commit=True)
-        run_id = runs.start(session, "export")
+        plan(session, policy, commit=True)
+        run_id = runs.start(session, RunKind.EXPORT)
         tmp = out.with_name(f".{out.name}.{os.getpid()}.part")
         try:
             batch = _write(session, rules, out, tmp, run_id, actor)
         except BaseException:
             session.rollback()
             tmp.unlink(missing_ok=True)
-            runs.finish(session, run_id, "failed", None, "export failed; nothing was exported")
+            runs.finish(session, run_id, RunOutcome.FAILED, None,
+                        "export failed; nothing was exported")
             raise
         if batch is None:
-            runs.finish(session, run_id, "ok", {"exported": 0}, "nothing was due")
+            runs.finish(session, run_id, RunOutcome.OK, {"exported": 0}, "nothing was due")
             return None
         # Committed first, renamed second: a batch without its file can be cancelled,
         # a file without its batch could be uploaded and never recorded.
         os.replace(tmp, out)
-        runs.finish(session, run_id, "ok", {"exported": batch.record_count}, None)
+        runs.finish(session, run_id, RunOutcome.OK, {"exported": batch.record_count}, None)
         return batch
 
 
@@ -147,15 +154,12 @@ def _write(session: Session, rules: Rules, out: Path, tmp: Path, run_id: int,
         count = 0
         while True:
             result = claim(session, rules, limit=CHUNK, token=token, run_id=run_id, now=now,
-                           target=S.EXPORTED, batch_id=batch_id)
+                           transition=life.EXPORT, batch_id=batch_id)
             if not result.examined:
                 break
             for item in result.items:
                 for row in rows(item.record):
                     sheet.append(row)
-            add_events(session, [(i.id, "exported", f"Written to Excel batch {batch_id} for "
-                                  "upload to PARS by CME staff.") for i in result.items],
-                       run_id, now)
             count += len(result.items)
             session.flush()
             session.expunge_all()
@@ -201,13 +205,13 @@ def _ids(session: Session, batch_id: int) -> Iterator[list[int]]:
 
 
 def confirm_batch(session: Session, batch_id: int, actor: str, *,
-                  consent_default: bool | None = None) -> ConfirmResult:
-    """Staff uploaded the file: its records are sent. The caller commits."""
-    batch = _excel_batch(session, batch_id)
-    if consent_default is None:
-        from flask import current_app
+                  consent_default: bool) -> ConfirmResult:
+    """Staff uploaded the file: its records are sent. The caller commits.
 
-        consent_default = current_app.config["CONSENT_DEFAULT"]
+    ``consent_default`` is the sharing of physicians who never chose, to count
+    records whose physician withdrew permission after the file was written.
+    """
+    batch = _excel_batch(session, batch_id)
     now = utcnow()
     records = withdrawn = 0
     for ids in _ids(session, batch_id):
@@ -220,15 +224,9 @@ def confirm_batch(session: Session, batch_id: int, actor: str, *,
         ):
             if not (consent_default if granted is None else granted):
                 withdrawn += 1
-        session.execute(update(Delivery).where(Delivery.id.in_(ids))
-                        .values(state=S.SENT, sent_at=now, claim_token=None))
-        add_events(session, [(i, "sent", f"Uploaded to PARS by CME staff in Excel batch "
-                              f"{batch_id}.") for i in ids], at=now)
-        if removals:
-            session.execute(update(Delivery).where(Delivery.id.in_(removals))
-                            .values(state=S.REMOVED, settled_at=now))
-            add_events(session, [(a, "removed", "Removed from PARS; the corrected record "
-                                  "replaces it.") for a in removals], at=now)
+        life.move_many(session, life.CONFIRM, ids, f"Uploaded to PARS by CME staff in Excel "
+                       f"batch {batch_id}.", at=now, sent_at=now, claim_token=None)
+        life.remove_replaced(session, [a for a in removals if a is not None], at=now)
         records += len(ids)
     batch.state = BatchState.CONFIRMED
     batch.confirmed_at, batch.confirmed_by = now, actor
@@ -244,10 +242,9 @@ def cancel_batch(session: Session, batch_id: int, actor: str) -> int:
     now = utcnow()
     count = 0
     for ids in _ids(session, batch_id):
-        session.execute(update(Delivery).where(Delivery.id.in_(ids)).values(
-            state=S.QUEUED, batch_id=None, claim_token=None, next_attempt_at=None))
-        add_events(session, [(i, "requeued", f"Excel batch {batch_id} was cancelled; queued "
-                              "for PARS again.") for i in ids], at=now)
+        life.move_many(session, life.UNEXPORT, ids, f"Excel batch {batch_id} was cancelled; "
+                       "queued for PARS again.", at=now, batch_id=None, claim_token=None,
+                       next_attempt_at=None)
         count += len(ids)
     batch.state = BatchState.CANCELLED
     batch.cancelled_at, batch.cancelled_by = now, actor
@@ -255,3 +252,29 @@ def cancel_batch(session: Session, batch_id: int, actor: str) -> int:
                  session=session, records=count)
     session.flush()
     return count
+
+
+# -- batch files ----------------------------------------------------------------------
+
+
+def new_batch_path(directory: Path, now: dt.datetime | None = None) -> Path:
+    """A fresh file name for a batch made in the staff console, in ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = (now or utcnow()).strftime("%Y%m%d-%H%M%S")
+    return directory / f"pars-learners-{stamp}-{secrets.token_hex(3)}.xlsx"
+
+
+def batch_file(directory: Path, batch: Batch) -> Path | None:
+    """The file of an open batch. Confirmed and cancelled batches are not downloadable:
+    uploading one again would report its records twice."""
+    if not batch.file_name or batch.state != BatchState.OPEN:
+        return None
+    path = directory / Path(batch.file_name).name
+    return path if path.is_file() else None
+
+
+def discard_file(directory: Path, file_name: str | None) -> None:
+    """Delete a finished batch's file: it holds physicians' identifiers and must not be
+    uploaded again."""
+    if file_name:
+        (directory / Path(file_name).name).unlink(missing_ok=True)

@@ -15,23 +15,27 @@ from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
-from flask import current_app, has_app_context
-from sqlalchemy import exists, func, insert, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
+from sqlalchemy.sql.base import ExecutableOption
 
 from webapp import audit
 from webapp.db import utcnow
 from webapp.models import (
+    GONE,
     IN_FLIGHT,
-    NEEDS_ATTENTION,
+    REPORTED,
     Action,
-    BoardStatus,
+    BoardDecision,
     Completion,
     Delivery,
     DeliveryState,
+    EventKind,
     Learner,
 )
+from webapp.pars import lifecycle as life
 from webapp.pars import words
+from webapp.pars.codes import IDENTIFIER_CODES
 from webapp.pars.eligibility import (
     NOT_REPORTABLE,
     Assessment,
@@ -40,11 +44,10 @@ from webapp.pars.eligibility import (
     assess,
     reportable_clause,
 )
-from webapp.pars.store import DEAD_ADD, REPORTED, add_events, new_credit_id, serialize_planning
+from webapp.pars.policy import Policy
+from webapp.pars.store import new_credit_id, serialize_planning
 
 CHUNK = 500
-#: PARS rejections that a change of the physician's details can fix.
-IDENTIFIER_CODES = frozenset({"LEARNER_NOT_MATCHED", "MISSING_IDENTIFIER", "BOARD_ID_MISMATCH"})
 
 S = DeliveryState
 
@@ -66,23 +69,8 @@ class PlanSummary:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-def _config(name: str, given: Any) -> Any:
-    if given is not None:
-        return given
-    if not has_app_context():
-        raise RuntimeError(f"{name} must be given outside an application context")
-    return current_app.config
-
-
-def _rules(rules: Rules | None) -> Rules:
-    return rules if rules is not None else Rules.from_config(_config("rules", None))
-
-
-def _provider(provider_id: str | None) -> str:
-    return provider_id or _config("provider_id", None)["PARS_PROVIDER_ID"]
-
-
-def _load_completions():
+def load_completions() -> tuple[ExecutableOption, ...]:
+    """Loader options for what the eligibility rules read of a completion."""
     return (
         selectinload(Completion.board_credits),
         joinedload(Completion.activity),
@@ -91,7 +79,7 @@ def _load_completions():
     )
 
 
-def verdict(action: Action, result: Assessment, *, claiming: bool) -> tuple[S, Blocker | None]:
+def verdict(action: Action, result: Assessment, *, claiming: bool) -> tuple[S, Blocker]:
     """Where a record goes when ``result`` says it cannot be sent now.
 
     Out of scope: cancelled. A closed year found when claiming a queued add is a
@@ -105,20 +93,20 @@ def verdict(action: Action, result: Assessment, *, claiming: bool) -> tuple[S, B
         if claiming and action == Action.ADD and out == Blocker.YEAR_CLOSED:
             return S.FAILED, out
         return S.CANCELLED, out
+    assert result.first is not None  # not sendable: something holds it back
     return S.WAITING, result.first
 
 
 # -- planning -----------------------------------------------------------------
 
 
-def plan(session: Session, rules: Rules | None = None, *, learner: Learner | None = None,
-         provider_id: str | None = None, commit: bool = False,
-         run_id: int | None = None) -> PlanSummary:
+def plan(session: Session, policy: Policy, *, learner: Learner | None = None,
+         commit: bool = False, run_id: int | None = None) -> PlanSummary:
     """Queue what PARS should receive: new completions, corrections, and held-back
     records whose reason went away. Safe to repeat and to run concurrently."""
-    rules, provider_id = _rules(rules), _provider(provider_id)
     summary = PlanSummary()
-    ctx = _Ctx(session, rules, provider_id, learner.id if learner else None, commit, run_id)
+    ctx = _Ctx(session, policy.rules, policy.provider_id, learner.id if learner else None,
+               commit, run_id)
     ctx.new_adds(summary)
     ctx.revisions(summary)
     ctx.recheck_waiting(summary)
@@ -165,14 +153,14 @@ class _Ctx:
             covered = set(self.session.scalars(
                 select(Delivery.completion_id).where(
                     Delivery.completion_id.in_(page), Delivery.action == Action.ADD,
-                    or_(Delivery.state.not_in(DEAD_ADD), Delivery.resolution_note.is_not(None)))
+                    or_(Delivery.state.not_in(GONE), Delivery.resolution_note.is_not(None)))
             ))
             ids = [i for i in page if i not in covered]
             if not ids:
                 self._done_chunk()
                 continue
             completions = self.session.scalars(
-                select(Completion).where(Completion.id.in_(ids)).options(*_load_completions())
+                select(Completion).where(Completion.id.in_(ids)).options(*load_completions())
             ).unique().all()
             sequences = dict(self.session.execute(
                 select(Delivery.completion_id, func.max(Delivery.sequence))
@@ -204,21 +192,12 @@ class _Ctx:
         }
 
     def _insert(self, rows: list[dict[str, Any]], summary: PlanSummary) -> list[int]:
-        created = self.session.execute(
-            insert(Delivery).returning(Delivery.id, Delivery.state, Delivery.due_date,
-                                       Delivery.error_code, sort_by_parameter_order=True),
-            rows,
-        ).all()
-        events = []
+        created = life.open_records(self.session, rows, _first_words, run_id=self.run_id)
         for row in created:
             if row.state == S.QUEUED:
                 summary.queued += 1
-                events.append((row.id, "queued", f"Queued for PARS; due by {row.due_date}."))
             else:
                 summary.waiting += 1
-                events.append((row.id, "waiting",
-                               f"Not sent yet: {words.blocker(row.error_code)}."))
-        add_events(self.session, events, self.run_id)
         return [row.id for row in created]
 
     def _next_sequence(self, completion_id: int) -> int:
@@ -235,9 +214,7 @@ class _Ctx:
         result = assess(completion, completion.learner, self.rules)
         if not result.reportable:
             return None
-        add.state = S.CANCELLED
-        add.claim_token = None
-        add_events(self.session, [(add.id, "cancelled", reason)], self.run_id)
+        life.move(self.session, add, life.CANCEL, reason, run_id=self.run_id, claim_token=None)
         state = S.QUEUED if result.sendable else S.WAITING
         self.session.flush()
         [new_id] = self._insert([self._add_row(completion, state, result.first,
@@ -251,21 +228,19 @@ class _Ctx:
         if not result.reportable:
             return
         sendable = result.sendable
-        [row] = self.session.execute(
-            insert(Delivery).returning(Delivery.id),
+        life.note(self.session, [(add.id, EventKind.CORRECTING, reason)], run_id=self.run_id)
+        [row] = life.open_records(
+            self.session,
             [{"completion_id": completion.id, "action": Action.DELETE,
               "credit_id": add.credit_id, "state": S.QUEUED if sendable else S.WAITING,
               "sequence": add.sequence, "completion_revision": add.completion_revision,
               "withdraws_id": add.id, "due_date": self.rules.due_date(completion),
               "has_board_credit": bool(completion.board_credits),
-              "error_code": None if sendable else result.first.value}],
-        ).all()
-        add_events(self.session, [
-            (add.id, "correcting", reason),
-            (row.id, "queued" if sendable else "waiting",
-             "Removal of the earlier record queued; the corrected record follows it."
-             if sendable else f"Correction not sent yet: {words.blocker(result.first)}."),
-        ], self.run_id)
+              "error_code": None if result.first is None else result.first.value}],
+            lambda r: ("Removal of the earlier record queued; the corrected record follows it."
+                       if sendable else
+                       f"Correction not sent yet: {words.blocker(result.first)}."),
+            run_id=self.run_id)
         self._insert([self._add_row(completion, S.QUEUED if sendable else S.WAITING,
                                     result.first, self._next_sequence(completion.id),
                                     depends_on_id=row.id)], PlanSummary())
@@ -278,14 +253,14 @@ class _Ctx:
             later.sequence > Delivery.sequence,
         )
         for adds in self._delivery_pages(
-            Delivery.action == Action.ADD, Delivery.state.not_in(DEAD_ADD | IN_FLIGHT),
+            Delivery.action == Action.ADD, Delivery.state.not_in(GONE | IN_FLIGHT),
             Delivery.completion_revision < Completion.revision,
             Completion.completion_date >= self.rules.open_from(), ~newer.exists(),
             serialize=True,
         ):
             for add in adds:
                 completion = add.completion
-                if add.state in REPORTED:
+                if add.state.reported:
                     self.correct(add, "The credit changed after it was reported; the record "
                                  "will be removed and reported again.", summary)
                 elif add.state == S.REJECTED:
@@ -296,9 +271,9 @@ class _Ctx:
                     add.completion_revision = completion.revision
                     add.due_date = self.rules.due_date(completion)
                     add.has_board_credit = bool(completion.board_credits)
-                    add_events(self.session, [(add.id, "updated", "The credit changed before "
-                                               "it was sent; the new figures will be sent.")],
-                               self.run_id)
+                    life.note(self.session, [(add.id, EventKind.UPDATED, "The credit changed "
+                                              "before it was sent; the new figures will be sent.")],
+                              run_id=self.run_id)
                     summary.updated += 1
 
     def recheck_waiting(self, summary: PlanSummary) -> None:
@@ -308,27 +283,24 @@ class _Ctx:
         when no one called ``on_consent_changed`` / ``on_identifiers_changed``.
         """
         for records in self._delivery_pages(Delivery.state == S.WAITING):
-            events = []
             for record in records:
                 completion = record.completion
                 result = assess(completion, completion.learner, self.rules)
                 if result.sendable:
-                    record.state, record.error_code = S.QUEUED, None
-                    events.append((record.id, "queued", "Queued for PARS again: nothing "
-                                   "holds it back any more."))
+                    life.move(self.session, record, life.QUEUE, "Queued for PARS again: nothing "
+                              "holds it back any more.", run_id=self.run_id, error_code=None)
                     summary.requeued += 1
                     continue
                 state, blocker = verdict(record.action, result, claiming=False)
                 if state == S.CANCELLED:
-                    record.state, record.error_code = state, blocker.value
-                    events.append((record.id, "cancelled",
-                                   f"Will not be sent: {words.blocker(blocker)}."))
+                    life.move(self.session, record, life.CANCEL,
+                              f"Will not be sent: {words.blocker(blocker)}.", run_id=self.run_id,
+                              error_code=blocker.value)
                     summary.cancelled += 1
                 elif record.error_code != blocker.value:
-                    record.error_code = blocker.value
-                    events.append((record.id, "waiting",
-                                   f"Not sent yet: {words.blocker(blocker)}."))
-            add_events(self.session, events, self.run_id)
+                    life.move(self.session, record, life.HOLD_BACK,
+                              f"Not sent yet: {words.blocker(blocker)}.", run_id=self.run_id,
+                              error_code=blocker.value)
 
     def _delivery_pages(self, *conditions: Any, serialize: bool = False) -> Iterator[list[Delivery]]:
         """Deliveries matching ``conditions`` (joined to their completion), in id order, a
@@ -350,7 +322,7 @@ class _Ctx:
             last = ids[-1]
             yield list(self.session.scalars(
                 select(Delivery).where(Delivery.id.in_(ids))
-                .options(selectinload(Delivery.completion).options(*_load_completions()))
+                .options(selectinload(Delivery.completion).options(*load_completions()))
                 .order_by(Delivery.id)
             ))
             self._done_chunk()
@@ -363,7 +335,7 @@ def _learner_records(session: Session, learner: Learner, *states: S) -> list[Del
     return list(session.scalars(
         select(Delivery).join(Delivery.completion)
         .where(Completion.learner_id == learner.id, Delivery.state.in_(states))
-        .options(selectinload(Delivery.completion).options(*_load_completions()),
+        .options(selectinload(Delivery.completion).options(*load_completions()),
                  selectinload(Delivery.board_statuses))
         .order_by(Delivery.id)
     ))
@@ -375,8 +347,8 @@ def _is_current(session: Session, add: Delivery) -> bool:
         Delivery.sequence > add.sequence)))
 
 
-def on_identifiers_changed(session: Session, learner: Learner, rules: Rules | None = None, *,
-                           provider_id: str | None = None, actor: str = "system") -> PlanSummary:
+def on_identifiers_changed(session: Session, learner: Learner, policy: Policy, *,
+                           actor: str = "system") -> PlanSummary:
     """The physician (or staff) changed an identifier PARS or a board matches on.
 
     Waiting records are queued again (the engine re-checks them when it claims
@@ -384,10 +356,10 @@ def on_identifiers_changed(session: Session, learner: Learner, rules: Rules | No
     again under a new CreditID; an add PARS accepted but a certifying board
     rejected is removed and reported again.
     """
-    rules, provider_id = _rules(rules), _provider(provider_id)
+    rules = policy.rules
     serialize_planning(session)
     summary = PlanSummary()
-    ctx = _Ctx(session, rules, provider_id, learner.id, False, None)
+    ctx = _Ctx(session, rules, policy.provider_id, learner.id, False, None)
     # Waiting records: queued again if nothing holds them back any more (within the
     # reporting rules: a closed year cancels them instead).
     ctx.recheck_waiting(summary)
@@ -398,7 +370,7 @@ def on_identifiers_changed(session: Session, learner: Learner, rules: Rules | No
                            "will be sent again under a new credit ID.", summary):
                 summary.corrections += 1
     for add in _learner_records(session, learner, *REPORTED):
-        board_rejected = any(b.status == "rejected" for b in add.board_statuses)
+        board_rejected = any(b.status == BoardDecision.REJECTED for b in add.board_statuses)
         if (add.action == Action.ADD and board_rejected and _is_current(session, add)
                 and add.completion.completion_date >= rules.open_from()):
             ctx.correct(add, "The physician's details changed after a certifying board "
@@ -409,7 +381,7 @@ def on_identifiers_changed(session: Session, learner: Learner, rules: Rules | No
     return summary
 
 
-def on_consent_changed(session: Session, learner: Learner, rules: Rules | None = None, *,
+def on_consent_changed(session: Session, learner: Learner, policy: Policy, *,
                        actor: str = "system") -> PlanSummary:
     """The physician's sharing permission changed (already saved on ``learner``).
 
@@ -418,7 +390,7 @@ def on_consent_changed(session: Session, learner: Learner, rules: Rules | None =
     already being sent cannot be recalled, and records in an Excel file not yet
     confirmed are flagged for staff.
     """
-    rules = _rules(rules)
+    rules = policy.rules
     summary = PlanSummary()
     now_sharing = learner.shares(rules.consent_default)
     if now_sharing:
@@ -427,14 +399,13 @@ def on_consent_changed(session: Session, learner: Learner, rules: Rules | None =
         _Ctx(session, rules, "", learner.id, False, None).recheck_waiting(summary)
     else:
         for record in _learner_records(session, learner, S.QUEUED):
-            record.state, record.error_code = S.WAITING, Blocker.OPTED_OUT.value
-            add_events(session, [(record.id, "waiting", "Permission to share withdrawn; "
-                                  "it will not be sent.")])
+            life.move(session, record, life.HOLD_BACK, "Permission to share withdrawn; it will "
+                      "not be sent.", error_code=Blocker.OPTED_OUT.value)
             summary.waiting += 1
-        for record in _learner_records(session, learner, S.EXPORTED):
-            add_events(session, [(record.id, "warning", "Permission to share withdrawn after "
-                                  "this record was written to an Excel file; CME staff must "
-                                  "leave it out of the upload.")])
+        life.note(session, [(record.id, EventKind.WARNING, "Permission to share withdrawn after "
+                             "this record was written to an Excel file; CME staff must leave "
+                             "it out of the upload.")
+                            for record in _learner_records(session, learner, S.EXPORTED)])
     session.flush()
     audit.record("pars.consent_changed", actor=actor, subject_type="learner",
                  subject_id=learner.id, session=session, sharing=now_sharing,
@@ -445,67 +416,56 @@ def on_consent_changed(session: Session, learner: Learner, rules: Rules | None =
 # -- staff actions ------------------------------------------------------------
 
 
-def _staff_event(session: Session, delivery: Delivery, kind: str, detail: str, actor: str,
-                 **details: Any) -> None:
-    add_events(session, [(delivery.id, kind, detail)])
-    audit.record(f"pars.{kind}", actor=actor, subject_type="delivery", subject_id=delivery.id,
+def _audit(session: Session, delivery: Delivery, action: str, actor: str, **details: Any) -> None:
+    audit.record(f"pars.{action}", actor=actor, subject_type="delivery", subject_id=delivery.id,
                  session=session, **details)
 
 
-def retry(session: Session, delivery: Delivery, actor: str, *,
-          rules: Rules | None = None, provider_id: str | None = None) -> Delivery:
+def _staff_move(session: Session, delivery: Delivery, transition: life.Transition, detail: str,
+                actor: str, **fields: Any) -> Delivery:
+    try:
+        life.move(session, delivery, transition, detail, **fields)
+    except life.InvalidTransition as exc:
+        raise ActionRefused(str(exc)) from None
+    _audit(session, delivery, transition.event or transition.name, actor)
+    session.flush()
+    return delivery
+
+
+def retry(session: Session, delivery: Delivery, actor: str, policy: Policy) -> Delivery:
     """Send a record that needs attention again.
 
     A failed record was never stored by PARS and is queued as it is. A rejected
     add is sent under a new CreditID (the rejected one is cancelled); a rejected
     delete is queued again.
     """
-    if delivery.state not in NEEDS_ATTENTION:
+    if not delivery.state.needs_attention:
         raise ActionRefused(f"only records that need attention can be retried; this one is "
                             f"{delivery.state.value}")
     if delivery.state == S.REJECTED and delivery.action == Action.ADD:
-        ctx = _Ctx(session, _rules(rules), _provider(provider_id), None, False, None)
+        ctx = _Ctx(session, policy.rules, policy.provider_id, None, False, None)
         serialize_planning(session)
         new_id = ctx.replace(delivery, "Sent again by CME staff under a new credit ID.",
                              PlanSummary())
         if new_id is None:
             raise ActionRefused("the credit is no longer reportable to PARS; resolve it instead")
-        audit.record("pars.retried", actor=actor, subject_type="delivery",
-                     subject_id=delivery.id, session=session, replaced_by=new_id)
-        return session.get(Delivery, new_id)
-    delivery.state = S.QUEUED
-    delivery.attempts = 0
-    delivery.next_attempt_at = None
-    delivery.error_code = delivery.error_message = None
-    _staff_event(session, delivery, "retried", "Queued again by CME staff.", actor)
-    session.flush()
-    return delivery
-
-
-HOLDABLE = frozenset({S.QUEUED, S.WAITING, S.FAILED})
+        _audit(session, delivery, "retried", actor, replaced_by=new_id)
+        replacement = session.get(Delivery, new_id)
+        assert replacement is not None
+        return replacement
+    return _staff_move(session, delivery, life.RETRY, "Queued again by CME staff.", actor,
+                       attempts=0, next_attempt_at=None, error_code=None, error_message=None)
 
 
 def hold(session: Session, delivery: Delivery, actor: str) -> Delivery:
     """Keep a record from being sent until staff release it."""
-    if delivery.state not in HOLDABLE:
-        raise ActionRefused(f"a record that is {delivery.state.value} cannot be held; only "
-                            "queued, waiting or failed ones")
-    delivery.state = S.HELD
-    _staff_event(session, delivery, "held", "Put on hold by CME staff.", actor)
-    session.flush()
-    return delivery
+    return _staff_move(session, delivery, life.HOLD, "Put on hold by CME staff.", actor)
 
 
 def release(session: Session, delivery: Delivery, actor: str) -> Delivery:
     """Return a held record to the queue (every rule is checked again when it is claimed)."""
-    if delivery.state != S.HELD:
-        raise ActionRefused(f"only held records can be released; this one is "
-                            f"{delivery.state.value}")
-    delivery.state = S.QUEUED
-    delivery.next_attempt_at = None
-    _staff_event(session, delivery, "released", "Released by CME staff; queued for PARS.", actor)
-    session.flush()
-    return delivery
+    return _staff_move(session, delivery, life.RELEASE, "Released by CME staff; queued for PARS.",
+                       actor, next_attempt_at=None)
 
 
 def resolve(session: Session, delivery: Delivery, actor: str, note: str) -> Delivery:
@@ -513,24 +473,30 @@ def resolve(session: Session, delivery: Delivery, actor: str, note: str) -> Deli
     note = (note or "").strip()
     if not note:
         raise ActionRefused("say how it was resolved: a note is required")
-    if delivery.state not in NEEDS_ATTENTION | {S.HELD}:
-        raise ActionRefused(f"only records that need attention or are held can be resolved; "
-                            f"this one is {delivery.state.value}")
-    delivery.state = S.CANCELLED
-    delivery.resolution_note = note[:2000]
-    delivery.settled_at = utcnow()
     # The note is free text from staff; the timeline says only that it was resolved.
-    _staff_event(session, delivery, "resolved", "Resolved by CME staff.", actor)
-    session.flush()
-    return delivery
+    return _staff_move(session, delivery, life.RESOLVE, "Resolved by CME staff.", actor,
+                       resolution_note=note[:2000], settled_at=utcnow())
 
 
-def board_statuses(session: Session, delivery_id: int) -> dict[str, BoardStatus]:
-    return {b.board: b for b in session.scalars(
-        select(BoardStatus).where(BoardStatus.delivery_id == delivery_id))}
+#: Staff actions by name, with the transition each applies (``retry`` may instead
+#: replace a rejected add under a new CreditID).
+STAFF_ACTIONS: dict[str, life.Transition] = {
+    "retry": life.RETRY, "hold": life.HOLD, "release": life.RELEASE, "resolve": life.RESOLVE,
+}
+
+
+def staff_actions(state: DeliveryState) -> list[str]:
+    """The staff actions that apply to a record in ``state``, in the order offered."""
+    return [name for name, transition in STAFF_ACTIONS.items() if transition.allows(state)]
+
+
+def _first_words(row: Any) -> str:
+    if row.state == S.QUEUED:
+        return f"Queued for PARS; due by {row.due_date}."
+    return f"Not sent yet: {words.blocker(row.error_code)}."
 
 
 __all__ = [
     "ActionRefused", "PlanSummary", "hold", "on_consent_changed", "on_identifiers_changed",
-    "plan", "release", "resolve", "retry", "verdict",
+    "plan", "release", "resolve", "retry", "staff_actions", "verdict",
 ]

@@ -8,12 +8,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from webapp.models import NEEDS_ATTENTION, Action, Delivery, DeliveryState, EngineRun
+from webapp.models import UNDELIVERED, Action, Delivery, DeliveryState, EngineRun
 
 S = DeliveryState
-#: Not (yet) in PARS, so a deadline still matters.
-UNDELIVERED = frozenset({S.QUEUED, S.WAITING, S.HELD, S.SENDING, S.UNKNOWN, S.EXPORTED,
-                         S.FAILED, S.REJECTED})
 NEAR_DAYS = 7
 
 
@@ -27,7 +24,7 @@ class StatusReport:
 
     @property
     def attention(self) -> int:
-        return sum(n for (state, _), n in self.by_state.items() if S(state) in NEEDS_ATTENTION)
+        return sum(n for (state, _), n in self.by_state.items() if S(state).needs_attention)
 
     def lines(self) -> list[str]:
         out = [f"PARS delivery status on {self.today}"]

@@ -11,18 +11,19 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from webapp.db import utcnow
-from webapp.models import EngineRun
+from webapp.models import EngineRun, RunKind, RunOutcome
 
-RUNNING = "running"
+RUNNING = RunOutcome.RUNNING
 HOST = socket.gethostname()[:255]
 
 
-def start(session: Session, kind: str) -> int:
+def start(session: Session, kind: RunKind) -> int:
     now = utcnow()
     run = EngineRun(kind=kind, host=HOST, pid=os.getpid(), heartbeat_at=now, outcome=RUNNING)
     session.add(run)
@@ -47,7 +48,7 @@ def heartbeat(session: Session, run_id: int) -> None:
         raise RunTakenOver(f"run {run_id} was declared dead by another run; stopping")
 
 
-def finish(session: Session, run_id: int, outcome: str, summary: dict | None,
+def finish(session: Session, run_id: int, outcome: RunOutcome, summary: dict[str, Any] | None,
            message: str | None) -> None:
     session.execute(update(EngineRun).where(EngineRun.id == run_id).values(
         outcome=outcome, summary=summary, message=message, finished_at=utcnow(),
@@ -76,7 +77,7 @@ def reap(session: Session, stale_after: float, me: int | None) -> list[int]:
     ):
         silent = run.heartbeat_at is None or run.heartbeat_at < cutoff
         if silent or (run.host == HOST and _process_gone(run.pid)):
-            run.outcome = "failed"
+            run.outcome = RunOutcome.FAILED
             run.finished_at = utcnow()
             run.message = ("ended without finishing (no heartbeat)" if silent
                            else "ended without finishing (its process is gone)")

@@ -19,8 +19,9 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from webapp.db import utcnow
@@ -28,15 +29,20 @@ from webapp.models import (
     Action,
     Batch,
     BatchKind,
+    BoardDecision,
     BoardStatus,
     Delivery,
     DeliveryState,
     EngineRun,
+    EventKind,
+    RunOutcome,
 )
+from webapp.pars import lifecycle as life
 from webapp.pars import runs
 from webapp.pars.client import LookupFailed, ParsClient, RecordStatus, Refused
+from webapp.pars.codes import EngineCode, ParsCode
 from webapp.pars.settings import Settings
-from webapp.pars.store import add_events, backoff, is_postgres, new_token
+from webapp.pars.store import backoff, is_postgres, new_token
 
 log = logging.getLogger(__name__)
 S = DeliveryState
@@ -70,9 +76,9 @@ class _Item:
     attempts: int
 
 
-def settle_candidates(run_id: int, cutoff: dt.datetime):
+def settle_candidates(run_id: int, cutoff: dt.datetime) -> ColumnElement[bool]:
     """Unknown records (ours, unowned, or a finished run's) and stale claims of finished runs."""
-    finished = select(EngineRun.id).where(EngineRun.outcome != runs.RUNNING)
+    finished = select(EngineRun.id).where(EngineRun.outcome != RunOutcome.RUNNING)
     return or_(
         and_(Delivery.state == S.UNKNOWN,
              func.coalesce(Delivery.sent_at, Delivery.claimed_at) <= cutoff,
@@ -103,8 +109,8 @@ def check_lookup_is_trustworthy(session: Session, client: ParsClient) -> None:
 
 def settle(session: Session, client: ParsClient, settings: Settings, run_id: int, *,
            breaker: Breaker, only_ids: list[int] | None = None, ignore_delay: bool = False,
-           counts: Counter | None = None,
-           progress: Callable[[int], None] | None = None) -> Counter:
+           counts: Counter[str] | None = None,
+           progress: Callable[[int], None] | None = None) -> Counter[str]:
     """Settle every record that may be settled now; counts by outcome."""
     counts = counts if counts is not None else Counter()
     last = 0
@@ -125,17 +131,14 @@ def settle(session: Session, client: ParsClient, settings: Settings, run_id: int
             break
         last = records[-1].id
         token = new_token()
-        events = []
         for d in records:
             if d.state == S.SENDING:
-                d.sent_at = d.claimed_at
-                d.state = S.UNKNOWN
-                events.append((d.id, "unknown", "The run sending it stopped before PARS's "
-                               "answer was recorded; checking with PARS before anything else."))
+                life.move(session, d, life.MARK_UNKNOWN, "The run sending it stopped before "
+                          "PARS's answer was recorded; checking with PARS before anything else.",
+                          run_id=run_id, at=now, sent_at=d.claimed_at)
+            # Taken for settling: the look-up's answer is written only under this claim.
             d.claim_token, d.claim_run_id, d.claimed_at = token, run_id, now
         items = [_Item(d.id, d.credit_id, d.action, d.withdraws_id, d.attempts) for d in records]
-        session.flush()
-        add_events(session, events, run_id, now)
         session.commit()
         session.expunge_all()
 
@@ -157,80 +160,52 @@ def settle(session: Session, client: ParsClient, settings: Settings, run_id: int
 
 
 def _apply(session: Session, settings: Settings, run_id: int, token: str,
-           answers: list[tuple[_Item, RecordStatus | None]], counts: Counter) -> None:
+           answers: list[tuple[_Item, RecordStatus | None]], counts: Counter[str]) -> None:
     now = utcnow()
-    mine = set(session.scalars(select(Delivery.id).where(
-        Delivery.id.in_([i.id for i, _ in answers]), Delivery.claim_token == token,
-        Delivery.state == S.UNKNOWN)))
-    events = []
+    held: dict[str, Any] = {"token": token, "run_id": run_id, "at": now}
     for item, found in answers:
-        if item.id not in mine:
-            continue
-        values: dict = {"claim_token": None}
-        if item.action == Action.ADD:
-            if found is not None and found.status == "accepted":
-                values.update(state=S.ACCEPTED, settled_at=now, error_code=None,
-                              error_message=None, next_attempt_at=None)
-                events.append((item.id, "accepted", "PARS confirmed it holds the record "
-                               "(accepted)."))
-                store_boards(session, item.id, found, run_id, events)
+        if item.action == Action.ADD and found is not None and found.status == "accepted":
+            if life.move_many(session, life.ACCEPT, [item.id], "PARS confirmed it holds the "
+                              "record (accepted).", **held, claim_token=None, settled_at=now,
+                              error_code=None, error_message=None, next_attempt_at=None):
+                board_events: list[tuple[int, EventKind, str]] = []
+                store_boards(session, item.id, found, board_events)
+                life.note(session, board_events, run_id=run_id, at=now)
                 counts["accepted"] += 1
-            elif found is not None:
-                values.update(state=S.REMOVED, settled_at=now)
-                events.append((item.id, "removed", "PARS holds the record as deleted."))
-                counts["removed"] += 1
-            else:
-                values.update(_again(settings, item, now, "PARS does not hold it"))
-                events.append(_again_event(item, values))
-                counts[values["state"].value] += 1
+        elif item.action == Action.ADD and found is not None:
+            counts["removed"] += len(life.remove_replaced(
+                session, [item.id], run_id=run_id, at=now, token=token,
+                detail="PARS holds the record as deleted."))
+        elif item.action == Action.DELETE and found is not None and found.status == "deleted":
+            if life.move_many(session, life.ACCEPT, [item.id], "PARS confirmed the removal.",
+                              **held, claim_token=None, settled_at=now, error_code=None,
+                              error_message=None):
+                if item.withdraws_id is not None:
+                    life.remove_replaced(session, [item.withdraws_id], run_id=run_id, at=now)
+                counts["accepted"] += 1
+        elif item.action == Action.DELETE and found is None:
+            counts["rejected"] += len(life.move_many(
+                session, life.REJECT, [item.id], "PARS holds no record to remove; CME staff "
+                "will review it.", **held, claim_token=None, settled_at=now,
+                error_code=ParsCode.UNKNOWN_CREDIT_ID.value,
+                error_message="PARS holds no record under this credit ID."))
         else:
-            if found is not None and found.status == "deleted":
-                values.update(state=S.ACCEPTED, settled_at=now, error_code=None,
-                              error_message=None)
-                events.append((item.id, "accepted", "PARS confirmed the removal."))
-                _mark_removed(session, item.withdraws_id, now, events)
-                counts["accepted"] += 1
-            elif found is not None:
-                values.update(_again(settings, item, now, "PARS still holds the record"))
-                events.append(_again_event(item, values))
-                counts[values["state"].value] += 1
-            else:
-                values.update(state=S.REJECTED, settled_at=now, error_code="UNKNOWN_CREDIT_ID",
-                              error_message="PARS holds no record under this credit ID.")
-                events.append((item.id, "rejected", "PARS holds no record to remove; CME "
-                               "staff will review it."))
-                counts["rejected"] += 1
-        session.execute(update(Delivery).where(Delivery.id == item.id).values(**values))
-    add_events(session, events, run_id, now)
+            # An add PARS does not hold, or a delete whose record PARS still holds.
+            why = "PARS does not hold it" if item.action == Action.ADD else \
+                "PARS still holds the record"
+            state = life.send_again_or_fail(
+                session, item.id, item.attempts, max_attempts=settings.max_attempts,
+                retry_at=now + backoff(settings.retry_base, settings.max_wait, item.attempts),
+                reason=why, detail="PARS confirmed it did not store it; it will be sent again."
+                if item.action == Action.ADD else "PARS still holds the record; the removal "
+                "will be sent again.", token=token, run_id=run_id, at=now)
+            if state is not None:
+                counts[state.value] += 1
     session.commit()
 
 
-def _again(settings: Settings, item: _Item, now: dt.datetime, why: str) -> dict:
-    if item.attempts >= settings.max_attempts:
-        return {"state": S.FAILED, "error_code": "NOT_DELIVERED",
-                "error_message": f"{why} after {item.attempts} attempts."}
-    return {"state": S.QUEUED, "error_message": f"{why}; to be sent again.",
-            "next_attempt_at": now + backoff(settings.retry_base, settings.max_wait,
-                                             item.attempts)}
-
-
-def _again_event(item: _Item, values: dict) -> tuple[int, str, str]:
-    if values["state"] == S.FAILED:
-        return (item.id, "failed", f"Not delivered after {item.attempts} attempts; CME staff "
-                "will review it.")
-    return (item.id, "requeued", "PARS confirmed it did not store it; it will be sent again.")
-
-
-def _mark_removed(session: Session, add_id: int | None, now: dt.datetime, events: list) -> None:
-    if add_id is None:
-        return
-    session.execute(update(Delivery).where(Delivery.id == add_id)
-                    .values(state=S.REMOVED, settled_at=now))
-    events.append((add_id, "removed", "Removed from PARS; the corrected record replaces it."))
-
-
-def store_boards(session: Session, delivery_id: int, found: RecordStatus, run_id: int | None,
-                 events: list) -> int:
+def store_boards(session: Session, delivery_id: int, found: RecordStatus,
+                 events: list[tuple[int, EventKind, str]]) -> int:
     """Record each board's decision; a timeline entry when one changes. Changes made."""
     existing = {b.board: b for b in session.scalars(
         select(BoardStatus).where(BoardStatus.delivery_id == delivery_id))}
@@ -239,26 +214,28 @@ def store_boards(session: Session, delivery_id: int, found: RecordStatus, run_id
         row = existing.get(decision.board)
         if row is not None and (row.status, row.message) == (decision.status, decision.message):
             continue
+        status = BoardDecision(decision.status)
         if row is None:
             session.add(BoardStatus(delivery_id=delivery_id, board=decision.board,
-                                    status=decision.status, message=decision.message))
+                                    status=status, message=decision.message))
         else:
-            row.status, row.message = decision.status, decision.message
+            row.status, row.message = status, decision.message
         changed += 1
-        if decision.status != "pending":
-            events.append((delivery_id, f"board_{decision.status}",
-                           f"{decision.board}: {decision.status} by the board."))
+        if status != BoardDecision.PENDING:
+            kind = (EventKind.BOARD_ACCEPTED if status == BoardDecision.ACCEPTED
+                    else EventKind.BOARD_REJECTED)
+            events.append((delivery_id, kind, f"{decision.board}: {status.value} by the board."))
     session.flush()
     return changed
 
 
 def sync_boards(session: Session, client: ParsClient, settings: Settings, run_id: int, *,
                 breaker: Breaker, within_days: int = 90,
-                progress: Callable[[int], None] | None = None) -> Counter:
+                progress: Callable[[int], None] | None = None) -> Counter[str]:
     """Fetch the certifying boards' decisions on accepted records that have board credit."""
-    counts: Counter = Counter()
-    final = select(BoardStatus.delivery_id).where(BoardStatus.status != "pending")
-    pending = select(BoardStatus.delivery_id).where(BoardStatus.status == "pending")
+    counts: Counter[str] = Counter()
+    final = select(BoardStatus.delivery_id).where(BoardStatus.status != BoardDecision.PENDING)
+    pending = select(BoardStatus.delivery_id).where(BoardStatus.status == BoardDecision.PENDING)
     last = 0
     while not breaker.open:
         now = utcnow()
@@ -275,7 +252,7 @@ def sync_boards(session: Session, client: ParsClient, settings: Settings, run_id
         if not rows:
             break
         last = rows[-1].id
-        events: list = []
+        events: list[tuple[int, EventKind, str]] = []
         for delivery_id, credit_id in rows:
             if breaker.open:
                 break
@@ -291,22 +268,18 @@ def sync_boards(session: Session, client: ParsClient, settings: Settings, run_id
             if found is None:
                 # Lookups were checked against a known record first, so this one is gone
                 # from PARS: a person must look (retrying it sends it again safely).
-                session.execute(update(Delivery).where(Delivery.id == delivery_id,
-                                                       Delivery.state == S.ACCEPTED)
-                                .values(state=S.FAILED, error_code="NOT_FOUND_IN_PARS",
-                                        error_message="PARS no longer holds this record."))
-                events.append((delivery_id, "failed", "PARS no longer finds this record; "
-                               "CME staff will review it."))
-                counts["missing"] += 1
+                counts["missing"] += len(life.move_many(
+                    session, life.FAIL, [delivery_id], "PARS no longer finds this record; CME "
+                    "staff will review it.", run_id=run_id, at=now,
+                    error_code=EngineCode.NOT_FOUND_IN_PARS.value,
+                    error_message="PARS no longer holds this record."))
                 continue
             if found.status == "deleted":
-                session.execute(update(Delivery).where(Delivery.id == delivery_id,
-                                                       Delivery.state == S.ACCEPTED)
-                                .values(state=S.REMOVED, settled_at=now))
-                events.append((delivery_id, "removed", "PARS reports the record deleted."))
-                counts["removed"] += 1
-            counts["board_changes"] += store_boards(session, delivery_id, found, run_id, events)
-        add_events(session, events, run_id, now)
+                counts["removed"] += len(life.remove_replaced(
+                    session, [delivery_id], run_id=run_id, at=now,
+                    detail="PARS reports the record deleted."))
+            counts["board_changes"] += store_boards(session, delivery_id, found, events)
+        life.note(session, events, run_id=run_id, at=now)
         session.commit()
         session.expunge_all()
         if progress:

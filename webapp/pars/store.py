@@ -1,4 +1,4 @@
-"""Transactions, locks and timeline entries shared by the engine's parts.
+"""Transactions, locks and identifiers shared by the engine's parts.
 
 SQLite takes its write lock at ``BEGIN IMMEDIATE`` in the engine's own
 sessions, so a claim that reads and then writes cannot interleave with
@@ -9,23 +9,13 @@ transaction-level advisory lock for planning.
 from __future__ import annotations
 
 import datetime as dt
+import random
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
-
-from webapp.db import utcnow
-from webapp.models import Action, DeliveryEvent, DeliveryState
-
-#: Adds in these states are not (and will not be) in PARS under their CreditID.
-DEAD_ADD = frozenset({DeliveryState.CANCELLED, DeliveryState.REMOVED})
-#: A delete in these states no longer holds back the add that replaces the record.
-DELETE_DONE = frozenset({DeliveryState.ACCEPTED, DeliveryState.SENT, DeliveryState.CANCELLED})
-#: A reported add: in PARS (or uploaded to it by staff).
-REPORTED = frozenset({DeliveryState.ACCEPTED, DeliveryState.SENT})
 
 #: Key of the advisory lock that serialises planning on PostgreSQL.
 PLAN_LOCK = 0x5041_5253  # "PARS"
@@ -72,25 +62,7 @@ def serialize_planning(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PLAN_LOCK})
 
 
-def add_events(session: Session, entries: Iterable[tuple[int, str, str | None]],
-               run_id: int | None = None, at: dt.datetime | None = None) -> None:
-    """Append timeline entries ``(delivery_id, kind, detail)`` in one statement."""
-    at = at or utcnow()
-    rows: list[dict[str, Any]] = [
-        {"delivery_id": d, "kind": k, "detail": detail, "run_id": run_id, "at": at}
-        for d, k, detail in entries
-    ]
-    if rows:
-        session.execute(insert(DeliveryEvent), rows)
-
-
-def describe(action: Action) -> str:
-    return "removal" if action == Action.DELETE else "record"
-
-
 def backoff(base: float, cap: float, attempts: int) -> dt.timedelta:
     """Exponential backoff with jitter for a record that could not be delivered."""
-    import random
-
     delay = min(cap, base * 2 ** max(attempts - 1, 0))
     return dt.timedelta(seconds=delay * random.uniform(0.5, 1.0))  # noqa: S311 (jitter)

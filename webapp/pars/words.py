@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from webapp.pars.codes import rejection
 from webapp.pars.eligibility import Blocker
-from webapp.statuses import rejection
 
 BLOCKERS: dict[Blocker, str] = {
     Blocker.BEFORE_START: "it was completed before the reporting start date",

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, extract, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from webapp.models import (
+    NEEDS_ATTENTION,
+    REPORTED,
+    UNDELIVERED,
     Action,
     Batch,
     BatchKind,
+    BoardDecision,
     BoardStatus,
     Completion,
     Delivery,
@@ -23,19 +28,37 @@ from webapp.models import (
     EngineRun,
     Learner,
     RequestState,
+    RunKind,
     SupportRequest,
 )
+from webapp.pars.codes import rejection
+from webapp.pars.eligibility import Rules
+from webapp.pars.outbox import staff_actions
 
-#: Records not (yet) in PARS and not given up: what deadlines apply to.
-UNDELIVERED = (DeliveryState.QUEUED, DeliveryState.SENDING, DeliveryState.UNKNOWN,
-               DeliveryState.EXPORTED, DeliveryState.REJECTED, DeliveryState.FAILED,
-               DeliveryState.HELD)
+S = DeliveryState
 PAGE_SIZE = 50
+
+#: How the console names each state (``tests/pars/test_lifecycle.py`` checks every state
+#: has one).
+STATE_LABELS: dict[DeliveryState, str] = {
+    S.QUEUED: "Queued",
+    S.WAITING: "Waiting for the physician",
+    S.HELD: "On hold",
+    S.SENDING: "Being sent",
+    S.UNKNOWN: "Outcome unknown",
+    S.EXPORTED: "In an Excel batch",
+    S.REJECTED: "Rejected",
+    S.FAILED: "Failed",
+    S.ACCEPTED: "Accepted",
+    S.SENT: "Uploaded",
+    S.CANCELLED: "Cancelled",
+    S.REMOVED: "Removed",
+}
 
 
 @dataclass(frozen=True)
 class Page:
-    items: list
+    items: list[Any]
     page: int
     total: int
     size: int = PAGE_SIZE
@@ -45,21 +68,21 @@ class Page:
         return max(1, -(-self.total // self.size))
 
 
-def paginate(session: Session, query: Select, page: int, size: int = PAGE_SIZE) -> Page:
+def paginate(session: Session, query: Select[Any], page: int, size: int = PAGE_SIZE) -> Page:
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     page = max(1, min(page, max(1, -(-total // size))))
     items = list(session.scalars(query.limit(size).offset((page - 1) * size)).unique())
     return Page(items, page, total, size)
 
 
-def counts_by_state(session: Session) -> dict[str, int]:
+def counts_by_state(session: Session) -> dict[DeliveryState, int]:
     rows = session.execute(select(Delivery.state, func.count()).group_by(Delivery.state))
-    counts = {state.value: 0 for state in DeliveryState}
-    counts.update({state.value: n for state, n in rows})
+    counts = dict.fromkeys(DeliveryState, 0)
+    counts.update({DeliveryState(state): n for state, n in rows})
     return counts
 
 
-def _undelivered_adds() -> Select:
+def _undelivered_adds() -> Select[tuple[Delivery]]:
     return (select(Delivery)
             .where(Delivery.action == Action.ADD, Delivery.state.in_(UNDELIVERED))
             .options(joinedload(Delivery.completion).joinedload(Completion.learner),
@@ -96,27 +119,68 @@ class YearEnd:
     pars_year_closes: dt.date
 
 
-def year_end(session: Session, today: dt.date, close_month_day: str) -> YearEnd:
-    month, day = (int(p) for p in close_month_day.split("-"))
+def year_end(session: Session, today: dt.date, rules: Rules) -> YearEnd:
     return YearEnd(
         board_year=today.year,
         board_unsent=count_undelivered(session, year=today.year, board_only=True),
         board_year_ends=dt.date(today.year, 12, 31),
         pars_year=today.year - 1,
         pars_unsent=count_undelivered(session, year=today.year - 1, board_only=False),
-        pars_year_closes=dt.date(today.year, month, day),
+        pars_year_closes=rules.year_closes(dt.date(today.year - 1, 1, 1)),
     )
 
 
-def last_runs(session: Session) -> dict[str, EngineRun | None]:
+def last_runs(session: Session) -> dict[RunKind, EngineRun | None]:
     latest = (select(EngineRun.kind, func.max(EngineRun.id).label("id"))
               .group_by(EngineRun.kind).subquery())
     runs = session.scalars(select(EngineRun).join(latest, EngineRun.id == latest.c.id)).all()
     found = {run.kind: run for run in runs}
-    return {kind: found.get(kind) for kind in ("transmit", "sync", "export")}
+    return {kind: found.get(kind) for kind in RunKind}
 
 
-ATTENTION = (DeliveryState.REJECTED, DeliveryState.FAILED, DeliveryState.HELD)
+#: The attention list: records that need a person, and those staff put on hold.
+ATTENTION = NEEDS_ATTENTION | {S.HELD}
+
+ACTION_LABELS = {"retry": "Retry now", "hold": "Hold", "release": "Release",
+                 "resolve": "Mark resolved"}
+
+
+@dataclass(frozen=True)
+class AttentionItem:
+    delivery: Delivery
+    #: The problem in plain words.
+    problem: str
+    #: Who must act, and how.
+    who_acts: str
+    #: ``(action, label)`` for each staff action that applies, ``resolve`` last.
+    actions: list[tuple[str, str]]
+
+    @property
+    def quick_actions(self) -> list[tuple[str, str]]:
+        """The actions that need no note (all but ``resolve``)."""
+        return [a for a in self.actions if a[0] != "resolve"]
+
+    @property
+    def can_resolve(self) -> bool:
+        return any(a[0] == "resolve" for a in self.actions)
+
+
+def attention_item(delivery: Delivery) -> AttentionItem:
+    why = rejection(delivery.error_code)
+    problem = delivery.state.value.capitalize()
+    if delivery.error_code:
+        problem += f" ({delivery.error_code})"
+    problem += f": {delivery.error_message or why.meaning}"
+    if delivery.state == S.HELD:
+        who = "Staff: release or resolve"
+    elif delivery.state == S.FAILED:
+        who = "Staff: check PARS access and retry"
+    elif why.physician_can_fix:
+        who = "Physician: fix an identifier"
+    else:
+        who = "Staff: correct the activity or data"
+    return AttentionItem(delivery, problem, who,
+                         [(a, ACTION_LABELS[a]) for a in staff_actions(delivery.state)])
 
 
 def needs_attention(session: Session, page: int = 1) -> Page:
@@ -126,16 +190,17 @@ def needs_attention(session: Session, page: int = 1) -> Page:
              .options(joinedload(Delivery.completion).joinedload(Completion.learner),
                       joinedload(Delivery.completion).joinedload(Completion.activity))
              .order_by(Delivery.due_date, Delivery.id))
-    return paginate(session, query, page)
+    found = paginate(session, query, page)
+    return Page([attention_item(d) for d in found.items], found.page, found.total, found.size)
 
 
 def board_rejections(session: Session, page: int = 1) -> Page:
     """Records in PARS that a certifying board rejected (the physician or staff must act)."""
     rejected = (select(BoardStatus.delivery_id)
-                .where(BoardStatus.status == "rejected").scalar_subquery())
+                .where(BoardStatus.status == BoardDecision.REJECTED).scalar_subquery())
     query = (select(Delivery)
              .where(Delivery.action == Action.ADD,
-                    Delivery.state.in_((DeliveryState.ACCEPTED, DeliveryState.SENT)),
+                    Delivery.state.in_(REPORTED),
                     Delivery.id.in_(rejected))
              .options(joinedload(Delivery.completion).joinedload(Completion.learner),
                       joinedload(Delivery.completion).joinedload(Completion.activity),

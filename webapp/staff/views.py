@@ -7,7 +7,6 @@ physician and every action is written to the audit log.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from functools import wraps
 from pathlib import Path
 
@@ -27,12 +26,11 @@ from flask_login import current_user, login_required
 from webapp import audit
 from webapp.consent import services as consent_services
 from webapp.extensions import db
-from webapp.models import Batch, BatchState, ConsentSource, Delivery, Learner, RequestState, SupportRequest
+from webapp.models import Batch, ConsentSource, Delivery, Learner, RequestState, SupportRequest
 from webapp.pars import excel, outbox
-from webapp.pars.eligibility import Rules
+from webapp.pars import policy as pars_policy
 from webapp.staff import services
 from webapp.staff.forms import ResolveForm, StaffConsentForm
-from webapp.statuses import rejection
 from webapp.support import services as support_services
 from webapp.support.forms import AnswerForm
 from webapp.transcript import documents
@@ -64,10 +62,11 @@ def dashboard():
         "staff/dashboard.html",
         counts=services.counts_by_state(db.session),
         deadlines=services.board_deadlines(db.session, today, _page()),
-        year_end=services.year_end(db.session, today, current_app.config["PARS_YEAR_CLOSE"]),
+        year_end=services.year_end(db.session, today, pars_policy.from_app(today).rules),
         runs=services.last_runs(db.session),
         open_requests=services.open_requests_count(db.session),
         attention=services.needs_attention(db.session, 1).total,
+        state_labels=services.STATE_LABELS,
         today=today,
     )
 
@@ -78,11 +77,10 @@ def attention():
     return render_template("staff/attention.html",
                            page=services.needs_attention(db.session, _page()),
                            boards=services.board_rejections(db.session,
-                                                            request.args.get("bpage", 1, type=int)),
-                           rejection=rejection)
+                                                            request.args.get("bpage", 1, type=int)))
 
 
-DELIVERY_ACTIONS = ("retry", "hold", "release", "resolve")
+DELIVERY_ACTIONS = tuple(outbox.STAFF_ACTIONS)
 
 
 @bp.post("/deliveries/<int:delivery_id>/<action>")
@@ -99,8 +97,12 @@ def delivery_action(delivery_id: int, action: str):
             if not form.validate():
                 raise outbox.ActionRefused("write what was done before marking it resolved")
             outbox.resolve(db.session, delivery, current_user.actor, form.note.data)
+        elif action == "retry":
+            outbox.retry(db.session, delivery, current_user.actor, pars_policy.from_app())
+        elif action == "hold":
+            outbox.hold(db.session, delivery, current_user.actor)
         else:
-            getattr(outbox, action)(db.session, delivery, current_user.actor)
+            outbox.release(db.session, delivery, current_user.actor)
     except outbox.ActionRefused as refused:
         db.session.rollback()
         flash(f"Not done: {refused}.", "error")
@@ -121,10 +123,7 @@ def batches():
 @bp.post("/batches")
 @staff_required
 def create_batch():
-    directory = Path(current_app.config["BATCH_DIR"])
-    directory.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-    out = directory / f"pars-learners-{stamp}-{secrets.token_hex(3)}.xlsx"
+    out = excel.new_batch_path(_batch_dir())
     actor = current_user.actor
     # The export runs in transactions of its own; end this request's first (on SQLite it
     # would otherwise hold the write lock the export needs) and touch no row until it is done.
@@ -142,20 +141,15 @@ def create_batch():
     return redirect(url_for(".batches"))
 
 
-def _batch_file(batch: Batch) -> Path | None:
-    """The file of an open batch. Confirmed and cancelled batches are not downloadable:
-    uploading one again would report its records twice."""
-    if not batch.file_name or batch.state != BatchState.OPEN:
-        return None
-    path = Path(current_app.config["BATCH_DIR"]) / Path(batch.file_name).name
-    return path if path.is_file() else None
+def _batch_dir() -> Path:
+    return Path(current_app.config["BATCH_DIR"])
 
 
 @bp.get("/batches/<int:batch_id>/download")
 @staff_required
 def download_batch(batch_id: int):
     batch = db.session.get(Batch, batch_id)
-    path = _batch_file(batch) if batch is not None else None
+    path = excel.batch_file(_batch_dir(), batch) if batch is not None else None
     if path is None:
         abort(404)
     audit.record("pars.batch_downloaded", actor=current_user.actor, subject_type="batch",
@@ -171,7 +165,8 @@ def batch_action(batch_id: int, action: str):
         abort(404)
     try:
         if action == "confirm":
-            result = excel.confirm_batch(db.session, batch_id, current_user.actor)
+            result = excel.confirm_batch(db.session, batch_id, current_user.actor,
+                                         consent_default=current_app.config["CONSENT_DEFAULT"])
             message = f"Batch {batch_id}: {result.records} record(s) recorded as sent to PARS."
             if result.withdrawn_consent:
                 message += (f" {result.withdrawn_consent} of them belong to physicians who "
@@ -187,9 +182,7 @@ def batch_action(batch_id: int, action: str):
         batch = db.session.get(Batch, batch_id)
         name = batch.file_name if batch is not None else None
         db.session.commit()
-        if name:
-            # Done with: the file holds physicians' identifiers and must not be uploaded again.
-            (Path(current_app.config["BATCH_DIR"]) / Path(name).name).unlink(missing_ok=True)
+        excel.discard_file(_batch_dir(), name)
         flash(message, "success")
     return redirect(url_for(".batches"))
 
@@ -218,7 +211,7 @@ def _learner_or_404(learner_id: int) -> Learner:
 def physician(learner_id: int):
     learner = _learner_or_404(learner_id)
     transcript = transcript_services.build(
-        db.session, learner.id, Rules.from_config(current_app.config),
+        db.session, learner.id, pars_policy.from_app().rules,
         frequency=current_app.config["SUBMISSION_FREQUENCY"])
     audit.record("staff.physician_viewed", actor=current_user.actor, subject_type="learner",
                  subject_id=learner.id)
@@ -240,7 +233,7 @@ def physician_credit(learner_id: int, completion_id: int):
     if completion is None:
         abort(404)
     learner = transcript_services.load_learner(db.session, learner_id)
-    row = transcript_services.credit_row(completion, learner, Rules.from_config(current_app.config),
+    row = transcript_services.credit_row(completion, learner, pars_policy.from_app().rules,
                                          current_app.config["SUBMISSION_FREQUENCY"])
     audit.record("staff.credit_viewed", actor=current_user.actor, subject_type="completion",
                  subject_id=completion.id)
@@ -261,6 +254,7 @@ def record_consent(learner_id: int):
         return redirect(url_for(".physician", learner_id=learner.id) + "#consent")
     event = consent_services.set_consent(
         db.session, learner, form.granted.data == "yes", source=ConsentSource.STAFF,
+        policy=pars_policy.from_app(),
         actor=current_user.actor, actor_identity_id=current_user.identity.id,
         wording_version=current_app.config["CONSENT_WORDING_VERSION"], note=form.note.data,
     )

@@ -18,13 +18,15 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from webapp.domain import BOARDS
 from webapp.models import (
     Action,
+    BoardDecision,
     Completion,
     Delivery,
     DeliveryState,
     Learner,
 )
+from webapp.pars.codes import REJECTIONS, EngineCode, rejection
 from webapp.pars.eligibility import Assessment, Blocker, Rules, assess
-from webapp.statuses import CATALOG, REJECTIONS, Status, StatusInfo, rejection
+from webapp.transcript.statuses import CATALOG, Status, StatusInfo
 
 PARS_DESTINATION = "PARS / CME Passport"
 
@@ -179,15 +181,10 @@ def _current(deliveries: list[Delivery]) -> tuple[Delivery | None, Delivery | No
         d.state != DeliveryState.CANCELLED or d.resolution_note is not None)]
     pending_delete = next(
         (d for d in reversed(deliveries)
-         if d.action == Action.DELETE and d.state not in _DELETE_SETTLED),
+         if d.action == Action.DELETE and not d.state.settled),
         None,
     )
     return (adds[-1] if adds else None), pending_delete
-
-
-#: A delete in these states no longer stands between the old record and its replacement.
-_DELETE_SETTLED = frozenset({DeliveryState.ACCEPTED, DeliveryState.SENT, DeliveryState.CANCELLED,
-                             DeliveryState.REMOVED})
 
 
 def _date(value: dt.datetime | None) -> dt.date | None:
@@ -218,6 +215,7 @@ def pars_status(
     if pending_delete is not None:
         return _correction(completion, learner, rules, pending_delete, deadline)
     state = current.state if current else None
+    shown = STATE_STATUS[state] if state is not None else Status.QUEUED
 
     if state in (None, DeliveryState.QUEUED, DeliveryState.WAITING):
         # Held-back and queued records are explained by the rules as they stand now,
@@ -227,26 +225,27 @@ def pars_status(
             return _blocked(result, rules, completion, deadline)
         return status(Status.QUEUED, f"Ready to send. Credits are sent to PARS {frequency}.",
                       deadline=deadline)
-    if state in (DeliveryState.SENDING, DeliveryState.UNKNOWN):
+    assert current is not None
+    if shown == Status.VERIFYING:
         return status(Status.VERIFYING, "It was sent, and we are confirming with PARS that it "
                       "arrived. It will not be sent twice.", on=_date(current.sent_at),
                       deadline=deadline)
-    if state == DeliveryState.EXPORTED:
+    if shown == Status.IN_BATCH:
         return status(Status.IN_BATCH, "It is in a file CME staff are uploading to PARS.",
                       on=_date(current.updated_at), deadline=deadline)
-    if state == DeliveryState.SENT:
+    if shown == Status.SENT:
         return status(Status.SENT, "CME staff uploaded it to PARS. It appears in CME Passport "
                       "once PARS has processed the upload.", on=_date(current.sent_at))
-    if state == DeliveryState.ACCEPTED:
+    if shown == Status.ACCEPTED:
         return status(Status.ACCEPTED, "PARS accepted it: it is in CME Passport and visible to "
                       "licensing boards that collaborate with ACCME.",
                       on=_date(current.settled_at or current.sent_at))
-    if state == DeliveryState.REJECTED:
+    if shown == Status.REJECTED:
         why = rejection(current.error_code)
         return status(Status.REJECTED, why.meaning, on=_date(current.settled_at),
                       action=why.action, fix_on_profile=why.physician_can_fix)
-    if state == DeliveryState.FAILED:
-        if current.error_code == "REPORTING_YEAR_CLOSED":
+    if shown == Status.FAILED:
+        if current.error_code == EngineCode.REPORTING_YEAR_CLOSED:
             return _blocked(Assessment((Blocker.YEAR_CLOSED,)), rules, completion, None)
         if current.error_code in REJECTIONS:
             why = REJECTIONS[current.error_code]
@@ -255,16 +254,35 @@ def pars_status(
         return status(Status.FAILED, "PARS did not answer after several tries. CME staff have "
                       "been alerted and will send it again; nothing for you to do.",
                       on=_date(current.updated_at), deadline=deadline)
-    if state == DeliveryState.HELD:
+    if shown == Status.HELD:
         return status(Status.HELD, "CME staff are holding this credit back while they check "
                       "something. Contact support if you have questions.",
                       on=_date(current.updated_at), deadline=deadline)
-    if state == DeliveryState.CANCELLED:  # resolved by staff (see _current)
+    if shown == Status.RESOLVED:  # cancelled: shown only when resolved by staff (see _current)
         return status(Status.RESOLVED, "CME staff dealt with this credit by hand, for example "
                       "by entering it in PARS directly.", on=_date(current.settled_at))
-    # REMOVED (and anything newer left unknown to this page): no record in PARS now.
+    # Removed: no record in PARS now.
     return status(Status.REMOVED, "It was removed from PARS, for example after the credit was "
                   "corrected or withdrawn.", on=_date(current.settled_at))
+
+
+#: The status a physician sees for an add in each state (queued and waiting records
+#: are explained by the eligibility rules as they stand). ``tests/pars/test_lifecycle.py``
+#: checks that every state has one.
+STATE_STATUS: dict[DeliveryState, Status] = {
+    DeliveryState.QUEUED: Status.QUEUED,
+    DeliveryState.WAITING: Status.QUEUED,
+    DeliveryState.SENDING: Status.VERIFYING,
+    DeliveryState.UNKNOWN: Status.VERIFYING,
+    DeliveryState.EXPORTED: Status.IN_BATCH,
+    DeliveryState.SENT: Status.SENT,
+    DeliveryState.ACCEPTED: Status.ACCEPTED,
+    DeliveryState.REJECTED: Status.REJECTED,
+    DeliveryState.FAILED: Status.FAILED,
+    DeliveryState.HELD: Status.HELD,
+    DeliveryState.CANCELLED: Status.RESOLVED,
+    DeliveryState.REMOVED: Status.REMOVED,
+}
 
 
 def _correction(completion: Completion, learner: Learner, rules: Rules, delete: Delivery,
@@ -331,11 +349,11 @@ def board_status(completion: Completion, learner: Learner, rules: Rules, board: 
     deadline = rules.board_deadline(completion.completion_date)
     if pars.status == Status.ACCEPTED and current is not None:
         decision = next((s for s in current.board_statuses if s.board == board), None)
-        if decision is not None and decision.status == "accepted":
+        if decision is not None and decision.status == BoardDecision.ACCEPTED:
             return DestinationStatus(name, Status.BOARD_ACCEPTED,
                                      f"{board} accepted the credit for your certification.",
                                      on=_date(decision.updated_at))
-        if decision is not None and decision.status == "rejected":
+        if decision is not None and decision.status == BoardDecision.REJECTED:
             return DestinationStatus(
                 name, Status.BOARD_REJECTED,
                 f"{board} did not accept the record" + (f": {decision.message}" if

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from flask_login import current_user, login_required
 
 from webapp.extensions import db
-from webapp.pars.eligibility import Rules
+from webapp.pars import policy as pars_policy
 from webapp.transcript import documents, services
 from webapp.transcript.forms import FilterForm
 
@@ -38,7 +38,7 @@ def _filters() -> tuple[FilterForm, services.Filters]:
 
 def _transcript(filters: services.Filters) -> services.Transcript:
     return services.build(
-        db.session, current_user.learner_id, Rules.from_config(current_app.config), filters,
+        db.session, current_user.learner_id, pars_policy.from_app().rules, filters,
         frequency=current_app.config["SUBMISSION_FREQUENCY"],
     )
 
@@ -59,7 +59,7 @@ def detail(completion_id: int):
     if completion is None:
         abort(404)  # another physician's credit looks exactly like a missing one
     learner = services.load_learner(db.session, current_user.learner_id)
-    row = services.credit_row(completion, learner, Rules.from_config(current_app.config),
+    row = services.credit_row(completion, learner, pars_policy.from_app().rules,
                               current_app.config["SUBMISSION_FREQUENCY"])
     return render_template("transcript/detail.html", row=row,
                            timeline=documents.timeline(completion))

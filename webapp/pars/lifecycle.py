@@ -1,0 +1,223 @@
+"""The delivery lifecycle: every change of a ``Delivery``'s state, and its timeline.
+
+Nothing else writes ``Delivery.state`` (``tests/pars/test_lifecycle.py`` checks
+the source tree). Each change is a named ``Transition`` from a fixed set of
+states to one state; applying it writes the timeline entry too, so the history
+a physician or staff member reads is the history the record had.
+
+Two ways to apply one:
+
+* ``move(session, delivery, T, detail)`` for a record loaded in the session:
+  refuses (``InvalidTransition``) when the record is not in one of the
+  transition's source states;
+* ``move_many(session, T, ids, detail, token=...)`` for the engine's writes
+  after a request: one conditional ``UPDATE`` (the record must still be in a
+  source state and, with ``token``, still held by the caller's claim) that
+  returns the records it moved; only those get a timeline entry.
+
+The life of an ``add``::
+
+    (new) -> waiting <-> queued -> sending -> accepted -> removed
+                          ^  |        |    \\-> rejected
+                          |  |        v
+                          |  |     unknown (settled by status look-up)
+                          |  \\-> exported (Excel) -> sent -> removed
+                          +-- held, failed, rejected (staff: retry, release)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, update
+from sqlalchemy.orm import Session
+
+from webapp.db import utcnow
+from webapp.models import Delivery, DeliveryEvent, DeliveryState, EventKind
+from webapp.pars.codes import EngineCode
+
+S = DeliveryState
+E = EventKind
+
+
+class InvalidTransition(ValueError):
+    """A record is not in a state the transition starts from."""
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    sources: frozenset[DeliveryState]
+    target: DeliveryState
+    #: The timeline entry written with it, unless the caller names another; none for
+    #: a claim, whose outcome (accepted, rejected, unknown, ...) is the entry.
+    event: EventKind | None
+
+    def allows(self, state: DeliveryState) -> bool:
+        return state in self.sources
+
+
+def _t(name: str, sources: Iterable[DeliveryState], target: DeliveryState,
+       event: EventKind | None) -> Transition:
+    return Transition(name, frozenset(sources), target, event)
+
+
+#: A record that can go (again): nothing holds it back any more.
+QUEUE = _t("queue", {S.WAITING}, S.QUEUED, E.QUEUED)
+#: Held back by the physician (consent) or a missing identifier; the reason can change.
+HOLD_BACK = _t("hold_back", {S.QUEUED, S.WAITING}, S.WAITING, E.WAITING)
+#: Taken by a transmit run, committed before the request is made.
+CLAIM = _t("claim", {S.QUEUED}, S.SENDING, None)
+#: Taken into an Excel batch for staff to upload.
+EXPORT = _t("export", {S.QUEUED}, S.EXPORTED, E.EXPORTED)
+#: PARS took it (answer to a post, or found by status look-up).
+ACCEPT = _t("accept", {S.SENDING, S.UNKNOWN}, S.ACCEPTED, E.ACCEPTED)
+#: PARS refused it.
+REJECT = _t("reject", {S.SENDING, S.UNKNOWN}, S.REJECTED, E.REJECTED)
+#: Sent without a definite answer (or its run died): settle by status look-up.
+MARK_UNKNOWN = _t("mark_unknown", {S.SENDING}, S.UNKNOWN, E.UNKNOWN)
+#: PARS certainly did not store it: back to the queue (with a backoff).
+REQUEUE = _t("requeue", {S.SENDING, S.UNKNOWN}, S.QUEUED, E.REQUEUED)
+#: Needs a person: retried until the limit, refused as malformed, a missed year
+#: close, or a record PARS no longer holds.
+FAIL = _t("fail", {S.QUEUED, S.SENDING, S.UNKNOWN, S.ACCEPTED}, S.FAILED, E.FAILED)
+#: Staff confirmed uploading the Excel batch.
+CONFIRM = _t("confirm", {S.EXPORTED}, S.SENT, E.SENT)
+#: Staff cancelled the Excel batch: back to the queue.
+UNEXPORT = _t("unexport", {S.EXPORTED}, S.QUEUED, E.REQUEUED)
+#: Will not be sent: superseded by a new record, or out of the reporting rules.
+CANCEL = _t("cancel", {S.QUEUED, S.WAITING, S.REJECTED}, S.CANCELLED, E.CANCELLED)
+#: A reported add that PARS no longer holds as a record (its delete was accepted,
+#: or PARS reports it deleted).
+REMOVE = _t("remove", {S.ACCEPTED, S.SENT, S.UNKNOWN}, S.REMOVED, E.REMOVED)
+#: Staff actions.
+RETRY = _t("retry", {S.FAILED, S.REJECTED}, S.QUEUED, E.RETRIED)
+HOLD = _t("hold", {S.QUEUED, S.WAITING, S.FAILED}, S.HELD, E.HELD)
+RELEASE = _t("release", {S.HELD}, S.QUEUED, E.RELEASED)
+RESOLVE = _t("resolve", {S.REJECTED, S.FAILED, S.HELD}, S.CANCELLED, E.RESOLVED)
+
+TRANSITIONS: tuple[Transition, ...] = (
+    QUEUE, HOLD_BACK, CLAIM, EXPORT, ACCEPT, REJECT, MARK_UNKNOWN, REQUEUE, FAIL,
+    CONFIRM, UNEXPORT, CANCEL, REMOVE, RETRY, HOLD, RELEASE, RESOLVE,
+)
+#: The states a new record starts in.
+INITIAL = frozenset({S.QUEUED, S.WAITING})
+
+Detail = str | Callable[[int], str]
+
+
+def move(session: Session, delivery: Delivery, transition: Transition, detail: str | None, *,
+         run_id: int | None = None, at: dt.datetime | None = None,
+         event: EventKind | None = None, **fields: Any) -> Delivery:
+    """Apply ``transition`` to a loaded record, with its timeline entry. Flushes nothing."""
+    if not transition.allows(delivery.state):
+        raise InvalidTransition(f"a {delivery.state.value} record cannot {transition.name}; "
+                                f"only {', '.join(sorted(s.value for s in transition.sources))}")
+    delivery.state = transition.target
+    for name, value in fields.items():
+        setattr(delivery, name, value)
+    kind = event or transition.event
+    if kind is not None and detail is not None:
+        note(session, [(delivery.id, kind, detail)], run_id=run_id, at=at)
+    return delivery
+
+
+def move_many(session: Session, transition: Transition, ids: Sequence[int], detail: Detail | None,
+              *,
+              token: str | None = None, run_id: int | None = None,
+              at: dt.datetime | None = None, event: EventKind | None = None,
+              **fields: Any) -> list[int]:
+    """Apply ``transition`` in one conditional statement; the IDs it moved.
+
+    A record no longer in a source state, or (with ``token``) no longer held by
+    that claim, is left alone: someone else settled or took it over.
+    """
+    if not ids:
+        return []
+    stmt = (update(Delivery)
+            .where(Delivery.id.in_(ids), Delivery.state.in_(transition.sources))
+            .values(state=transition.target, **fields)
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False))
+    if token is not None:
+        stmt = stmt.where(Delivery.claim_token == token)
+    moved = list(session.scalars(stmt))
+    kind = event or transition.event
+    if kind is not None and detail is not None:
+        note(session, [(i, kind, detail if isinstance(detail, str) else detail(i))
+                       for i in moved], run_id=run_id, at=at)
+    return moved
+
+
+def open_records(session: Session, rows: list[dict[str, Any]], detail: Callable[[Any], str], *,
+                 run_id: int | None = None) -> list[Any]:
+    """Insert new records (each ``queued`` or ``waiting``) with their first timeline entry.
+
+    ``detail`` gets each created row (``id``, ``state``, ``due_date``,
+    ``error_code``) and returns its words. Returns those rows, in input order.
+    """
+    for row in rows:
+        if row["state"] not in INITIAL:
+            raise InvalidTransition(f"a new record cannot start {row['state']}")
+    if not rows:
+        return []
+    created = session.execute(
+        insert(Delivery).returning(Delivery.id, Delivery.state, Delivery.due_date,
+                                   Delivery.error_code, sort_by_parameter_order=True),
+        rows,
+    ).all()
+    note(session, [(row.id, E.QUEUED if row.state == S.QUEUED else E.WAITING, detail(row))
+                   for row in created], run_id=run_id)
+    return list(created)
+
+
+def note(session: Session, entries: Iterable[tuple[int, EventKind, str | None]], *,
+         run_id: int | None = None, at: dt.datetime | None = None) -> None:
+    """Append timeline entries ``(delivery_id, kind, detail)`` in one statement.
+
+    Used on its own for steps that change no state: a correction under way, new
+    figures before sending, a warning for staff, a board's decision.
+    """
+    at = at or utcnow()
+    rows = [{"delivery_id": d, "kind": k, "detail": text, "run_id": run_id, "at": at}
+            for d, k, text in entries]
+    if rows:
+        session.execute(insert(DeliveryEvent), rows)
+
+
+# -- steps the engine takes in more than one place ---------------------------------
+
+
+def remove_replaced(session: Session, add_ids: Sequence[int], *, run_id: int | None = None,
+                    at: dt.datetime | None = None, detail: str | None = None,
+                    token: str | None = None) -> list[int]:
+    """Reported adds whose delete PARS accepted (or that PARS reports deleted) are removed."""
+    at = at or utcnow()
+    fields: dict[str, Any] = {"settled_at": at}
+    if token is not None:
+        fields["claim_token"] = None
+    return move_many(session, REMOVE, add_ids,
+                     detail or "Removed from PARS; the corrected record replaces it.",
+                     token=token, run_id=run_id, at=at, **fields)
+
+
+def send_again_or_fail(session: Session, delivery_id: int, attempts: int, *, max_attempts: int,
+                       retry_at: dt.datetime, reason: str, detail: str, token: str,
+                       run_id: int | None, at: dt.datetime) -> DeliveryState | None:
+    """PARS certainly did not store a record: queue it again after ``retry_at``, or, after
+    ``max_attempts`` sends, fail it for staff. The state it went to, or None when the
+    claim was lost (someone else settled it)."""
+    if attempts >= max_attempts:
+        moved = move_many(session, FAIL, [delivery_id], f"Not delivered after {attempts} "
+                          "attempts; CME staff will review it.", token=token, run_id=run_id,
+                          at=at, claim_token=None, settled_at=at,
+                          error_code=EngineCode.NOT_DELIVERED.value,
+                          error_message=f"{reason} (after {attempts} attempts)"[:2000])
+        return S.FAILED if moved else None
+    moved = move_many(session, REQUEUE, [delivery_id], detail, token=token, run_id=run_id, at=at,
+                      claim_token=None, next_attempt_at=retry_at,
+                      error_message=f"{reason}; to be sent again."[:2000])
+    return S.QUEUED if moved else None
