@@ -154,20 +154,21 @@ def move_many(session: Session, transition: Transition, ids: Sequence[int], deta
 
 def open_records(session: Session, rows: list[dict[str, Any]], detail: Callable[[Any], str], *,
                  run_id: int | None = None) -> list[Any]:
-    """Insert new records (each ``queued`` or ``waiting``) with their first timeline entry.
+    """Insert new records with their first timeline entry: ``queued``, or ``waiting``
+    when the row names what holds it back (``error_code``, an eligibility blocker).
 
     ``detail`` gets each created row (``id``, ``state``, ``due_date``,
     ``error_code``) and returns its words. Returns those rows, in input order.
     """
-    for row in rows:
-        if row["state"] not in INITIAL:
-            raise InvalidTransition(f"a new record cannot start {row['state']}")
     if not rows:
         return []
+    if any("state" in row for row in rows):
+        raise InvalidTransition("a new record's state follows from what holds it back")
     created = session.execute(
         insert(Delivery).returning(Delivery.id, Delivery.state, Delivery.due_date,
                                    Delivery.error_code, sort_by_parameter_order=True),
-        rows,
+        [{**row, "state": S.QUEUED if row.get("error_code") is None else S.WAITING}
+         for row in rows],
     ).all()
     note(session, [(row.id, E.QUEUED if row.state == S.QUEUED else E.WAITING, detail(row))
                    for row in created], run_id=run_id)

@@ -172,18 +172,17 @@ class _Ctx:
                 result = assess(completion, completion.learner, self.rules)
                 if not result.reportable:
                     continue
-                state = S.QUEUED if result.sendable else S.WAITING
-                rows.append(self._add_row(completion, state, result.first,
+                rows.append(self._add_row(completion, result.first,
                                           sequences.get(completion.id, 0) + 1))
             if rows:
                 self._insert(rows, summary)
             self._done_chunk()
 
-    def _add_row(self, completion: Completion, state: S, blocker: Blocker | None,
+    def _add_row(self, completion: Completion, blocker: Blocker | None,
                  sequence: int, depends_on_id: int | None = None) -> dict[str, Any]:
         return {
             "completion_id": completion.id, "action": Action.ADD,
-            "credit_id": new_credit_id(self.provider_id), "state": state,
+            "credit_id": new_credit_id(self.provider_id),
             "sequence": sequence, "completion_revision": completion.revision,
             "due_date": self.rules.due_date(completion),
             "has_board_credit": bool(completion.board_credits),
@@ -215,9 +214,8 @@ class _Ctx:
         if not result.reportable:
             return None
         life.move(self.session, add, life.CANCEL, reason, run_id=self.run_id, claim_token=None)
-        state = S.QUEUED if result.sendable else S.WAITING
         self.session.flush()
-        [new_id] = self._insert([self._add_row(completion, state, result.first,
+        [new_id] = self._insert([self._add_row(completion, result.first,
                                                self._next_sequence(completion.id))], summary)
         return new_id
 
@@ -232,7 +230,7 @@ class _Ctx:
         [row] = life.open_records(
             self.session,
             [{"completion_id": completion.id, "action": Action.DELETE,
-              "credit_id": add.credit_id, "state": S.QUEUED if sendable else S.WAITING,
+              "credit_id": add.credit_id,
               "sequence": add.sequence, "completion_revision": add.completion_revision,
               "withdraws_id": add.id, "due_date": self.rules.due_date(completion),
               "has_board_credit": bool(completion.board_credits),
@@ -241,8 +239,7 @@ class _Ctx:
                        if sendable else
                        f"Correction not sent yet: {words.blocker(result.first)}."),
             run_id=self.run_id)
-        self._insert([self._add_row(completion, S.QUEUED if sendable else S.WAITING,
-                                    result.first, self._next_sequence(completion.id),
+        self._insert([self._add_row(completion, result.first, self._next_sequence(completion.id),
                                     depends_on_id=row.id)], PlanSummary())
         summary.corrections += 1
 

@@ -1,0 +1,157 @@
+"""The delivery lifecycle: one home for state changes, and every state classified everywhere."""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from webapp.models import (
+    STATE_CLASSES,
+    Action,
+    Delivery,
+    DeliveryEvent,
+    DeliveryState,
+    EventKind,
+    StateClass,
+)
+from webapp.pars import lifecycle as life
+from webapp.pars.report import StatusReport
+from webapp.staff.services import STATE_LABELS
+from webapp.transcript.services import STATE_STATUS
+
+S = DeliveryState
+WEBAPP = Path(__file__).resolve().parents[2] / "webapp"
+
+
+@pytest.mark.parametrize("state", list(DeliveryState))
+def test_every_state_is_classified_for_every_reader(state):
+    assert state in STATE_CLASSES, f"{state} has no classes in webapp/models/delivery.py"
+    # Each state is either still to be delivered (deadlines matter) or settled, never both.
+    assert state.undelivered != state.settled
+    assert state in STATE_STATUS, f"the transcript does not say what {state} means"
+    assert state in STATE_LABELS, f"the staff console has no label for {state}"
+    lines = StatusReport(dt.date(2026, 1, 1), by_state={(state.value, "add"): 3}).lines()
+    assert any(line.split()[:2] == [state.value, "3"] for line in lines), lines
+
+
+def test_classes_agree_with_the_rules_that_read_them():
+    assert DeliveryState.of_class(StateClass.NEEDS_ATTENTION) == {S.REJECTED, S.FAILED}
+    assert DeliveryState.of_class(StateClass.IN_FLIGHT) == {S.SENDING, S.UNKNOWN, S.EXPORTED}
+    assert DeliveryState.of_class(StateClass.REPORTED) == {S.ACCEPTED, S.SENT}
+    assert DeliveryState.of_class(StateClass.GONE) == {S.CANCELLED, S.REMOVED}
+    # Waiting records are undelivered too: the staff console and `pars status` count alike.
+    assert S.WAITING.undelivered and S.HELD.undelivered
+    assert all(s.undelivered for s in DeliveryState.of_class(StateClass.NEEDS_ATTENTION))
+    assert all(s.settled for s in DeliveryState.of_class(StateClass.REPORTED))
+
+
+def test_every_state_is_reached_and_every_unsettled_state_can_move_on():
+    targets = {t.target for t in life.TRANSITIONS} | life.INITIAL
+    assert targets == set(DeliveryState)
+    sources = set().union(*(t.sources for t in life.TRANSITIONS))
+    assert {s for s in DeliveryState if s.undelivered} <= sources
+    assert len({t.name for t in life.TRANSITIONS}) == len(life.TRANSITIONS)
+
+
+def _mentions_delivery_state(node: ast.AST) -> bool:
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name) and sub.id in {"S", "DeliveryState"}:
+            return True
+        if isinstance(sub, ast.Attribute) and sub.attr in {"DeliveryState", "target"}:
+            return True
+    return False
+
+
+def _state_writes(tree: ast.AST) -> list[int]:
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = [t for target in targets for t in ast.walk(target)]
+            if any(isinstance(t, ast.Attribute) and t.attr == "state" for t in names) \
+                    and node.value is not None and _mentions_delivery_state(node.value):
+                found.append(node.lineno)
+        elif isinstance(node, ast.keyword) and node.arg == "state" \
+                and _mentions_delivery_state(node.value):
+            found.append(node.value.lineno)
+        elif isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values, strict=True):
+                if isinstance(key, ast.Constant) and key.value == "state" \
+                        and _mentions_delivery_state(value):
+                    found.append(key.lineno)
+    return sorted(found)
+
+
+def test_no_delivery_state_is_written_outside_the_lifecycle_module():
+    offenders = []
+    for path in sorted(WEBAPP.rglob("*.py")):
+        if path.name == "lifecycle.py" and path.parent.name == "pars":
+            continue
+        if path.parent.name == "models":
+            continue  # the enum and its default live there
+        tree = ast.parse(path.read_text(), filename=str(path))
+        offenders += [f"{path.relative_to(WEBAPP)}:{line}" for line in _state_writes(tree)]
+    assert offenders == []
+
+
+def test_the_check_itself_finds_a_state_write():
+    sample = ast.parse("d.state = S.QUEUED\nupdate(D).values(state=S.SENT)\nx = {'state': S.X}\n"
+                       "lic = License(state='NY')\n")
+    assert _state_writes(sample) == [1, 2, 3]
+
+
+def _queued(make, db_session, policy):
+    from webapp.pars import outbox
+
+    completion = make.completion(make.learner())
+    outbox.plan(db_session, policy)
+    return db_session.scalars(select(Delivery).where(Delivery.completion_id == completion.id)).one()
+
+
+def _events(db_session, delivery_id: int) -> list[tuple[str, str | None]]:
+    return [(e.kind.value, e.detail) for e in db_session.scalars(
+        select(DeliveryEvent).where(DeliveryEvent.delivery_id == delivery_id)
+        .order_by(DeliveryEvent.id))]
+
+
+def test_move_writes_state_fields_and_timeline_and_refuses_other_states(make, db_session,
+                                                                        policy):
+    record = _queued(make, db_session, policy)
+    life.move(db_session, record, life.HOLD, "Put on hold.", error_message="checking")
+    db_session.flush()
+    assert (record.state, record.error_message) == (S.HELD, "checking")
+    assert _events(db_session, record.id)[-1] == ("held", "Put on hold.")
+    with pytest.raises(life.InvalidTransition, match="a held record cannot claim; only queued"):
+        life.move(db_session, record, life.CLAIM, None)
+    assert record.state == S.HELD
+
+
+def test_move_many_moves_only_records_still_held_by_the_claim(make, db_session, policy):
+    mine, taken = _queued(make, db_session, policy), _queued(make, db_session, policy)
+    for record, token in ((mine, "tok-mine"), (taken, "tok-other")):
+        life.move(db_session, record, life.CLAIM, None, claim_token=token)
+    db_session.flush()
+    moved = life.move_many(db_session, life.ACCEPT, [mine.id, taken.id], "Accepted.",
+                           token="tok-mine", claim_token=None)
+    assert moved == [mine.id]
+    db_session.expire_all()
+    assert (mine.state, mine.claim_token) == (S.ACCEPTED, None)
+    assert (taken.state, taken.claim_token) == (S.SENDING, "tok-other")
+    assert _events(db_session, mine.id)[-1] == ("accepted", "Accepted.")
+    assert all(kind != "accepted" for kind, _ in _events(db_session, taken.id))
+    # A record no longer in a source state is left alone, token or not.
+    assert life.move_many(db_session, life.ACCEPT, [mine.id], "Again.") == []
+
+
+def test_new_records_start_queued_or_waiting_only(db_session):
+    with pytest.raises(life.InvalidTransition):
+        life.open_records(db_session, [{"state": S.SENDING, "action": Action.ADD}], str)
+    assert life.INITIAL == {S.QUEUED, S.WAITING}
+
+
+def test_event_kinds_cover_every_transition():
+    assert {t.event for t in life.TRANSITIONS if t.event is not None} <= set(EventKind)
