@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists, or_, select
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import Session, aliased
 
 from webapp.models import SETTLED, Action, Completion, Delivery, DeliveryState, Learner
 from webapp.pars import lifecycle as life
 from webapp.pars import record, words
 from webapp.pars.codes import EngineCode
 from webapp.pars.eligibility import Rules, assess
-from webapp.pars.outbox import load_completions, verdict
+from webapp.pars.outbox import load_delivery_completions, verdict
 from webapp.pars.store import is_postgres
 
 S = DeliveryState
@@ -99,7 +99,7 @@ def claim(session: Session, rules: Rules, *, limit: int, token: str, run_id: int
     # Fresh from the database: the rules must see what is committed now.
     records = session.scalars(
         select(Delivery).where(Delivery.id.in_(ids))
-        .options(selectinload(Delivery.completion).options(*load_completions()))
+        .options(load_delivery_completions())
         .order_by(Delivery.due_date, Delivery.id)
         .execution_options(populate_existing=True)
     ).all()

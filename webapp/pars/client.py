@@ -1,6 +1,6 @@
 """The PARS web-service adapter: the one module that knows the wire format.
 
-It speaks the contract in ``docs/pars-web-service-contract.md``: JSON over
+It speaks the PARS web-service contract (version 1 of this project's reading): JSON over
 HTTP with Basic authentication, a connect and a read timeout on every call,
 and retries with exponential backoff and jitter, honouring ``Retry-After``.
 

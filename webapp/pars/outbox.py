@@ -79,6 +79,16 @@ def load_completions() -> tuple[ExecutableOption, ...]:
     )
 
 
+def load_delivery_completions() -> ExecutableOption:
+    """Loader option for a delivery's completion and what the eligibility rules read of it."""
+    return selectinload(Delivery.completion).options(
+        selectinload(Completion.board_credits),
+        joinedload(Completion.activity),
+        joinedload(Completion.learner).selectinload(Learner.licenses),
+        joinedload(Completion.learner).selectinload(Learner.board_certifications),
+    )
+
+
 def verdict(action: Action, result: Assessment, *, claiming: bool) -> tuple[S, Blocker]:
     """Where a record goes when ``result`` says it cannot be sent now.
 
@@ -319,7 +329,7 @@ class _Ctx:
             last = ids[-1]
             yield list(self.session.scalars(
                 select(Delivery).where(Delivery.id.in_(ids))
-                .options(selectinload(Delivery.completion).options(*load_completions()))
+                .options(load_delivery_completions())
                 .order_by(Delivery.id)
             ))
             self._done_chunk()
@@ -332,7 +342,7 @@ def _learner_records(session: Session, learner: Learner, *states: S) -> list[Del
     return list(session.scalars(
         select(Delivery).join(Delivery.completion)
         .where(Completion.learner_id == learner.id, Delivery.state.in_(states))
-        .options(selectinload(Delivery.completion).options(*load_completions()),
+        .options(load_delivery_completions(),
                  selectinload(Delivery.board_statuses))
         .order_by(Delivery.id)
     ))

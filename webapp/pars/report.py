@@ -83,5 +83,6 @@ def status(session: Session, today: dt.date | None = None) -> StatusReport:
     for kind in sorted(kinds):
         run = session.scalar(select(EngineRun).where(EngineRun.kind == kind)
                              .order_by(EngineRun.id.desc()).limit(1))
-        report.last_runs.append(run)
+        if run is not None:
+            report.last_runs.append(run)
     return report

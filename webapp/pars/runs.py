@@ -41,10 +41,10 @@ def heartbeat(session: Session, run_id: int) -> None:
     A run that was declared dead (silent for longer than ``PARS_STALE_RUN_SECONDS``)
     stops here rather than claim more: its claims are being settled by another run.
     """
-    result = session.execute(update(EngineRun).where(EngineRun.id == run_id,
-                                                     EngineRun.outcome == RUNNING)
-                             .values(heartbeat_at=utcnow()))
-    if result.rowcount == 0:
+    alive = session.scalar(update(EngineRun).where(EngineRun.id == run_id,
+                                                   EngineRun.outcome == RUNNING)
+                           .values(heartbeat_at=utcnow()).returning(EngineRun.id))
+    if alive is None:
         raise RunTakenOver(f"run {run_id} was declared dead by another run; stopping")
 
 

@@ -18,6 +18,8 @@ BLOCKERS: dict[Blocker, str] = {
 
 
 def blocker(code: str | Blocker | None) -> str:
+    if code is None:
+        return "it cannot be sent now"
     try:
         return BLOCKERS[Blocker(code)]
     except ValueError:

@@ -82,7 +82,7 @@ def counts_by_state(session: Session) -> dict[DeliveryState, int]:
     return counts
 
 
-def _undelivered_adds() -> Select[tuple[Delivery]]:
+def _undelivered_adds() -> Select[Any]:
     return (select(Delivery)
             .where(Delivery.action == Action.ADD, Delivery.state.in_(UNDELIVERED))
             .options(joinedload(Delivery.completion).joinedload(Completion.learner),

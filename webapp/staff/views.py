@@ -150,7 +150,7 @@ def _batch_dir() -> Path:
 def download_batch(batch_id: int):
     batch = db.session.get(Batch, batch_id)
     path = excel.batch_file(_batch_dir(), batch) if batch is not None else None
-    if path is None:
+    if batch is None or path is None:
         abort(404)
     audit.record("pars.batch_downloaded", actor=current_user.actor, subject_type="batch",
                  subject_id=batch.id)
