@@ -1,6 +1,6 @@
 """The PARS web-service adapter: the one module that knows the wire format.
 
-It speaks the PARS web-service contract (version 1 of this project's reading): JSON over
+It speaks the project's PARS web-service contract: JSON over
 HTTP with Basic authentication, a connect and a read timeout on every call,
 and retries with exponential backoff and jitter, honouring ``Retry-After``.
 
