@@ -68,6 +68,14 @@ def verify(
     return claims
 
 
+def _key_set(jwks: dict[str, Any]) -> KeySet:
+    """The provider's JWKS as keys; a document without a list of keys is refused."""
+    listed = jwks.get("keys")
+    if not isinstance(listed, list):
+        raise ValueError("the provider's key set lists no keys")
+    return KeySet.import_key_set({"keys": listed})
+
+
 def _verified_payload(
     raw: str, keys: Callable[[bool], dict[str, Any]], algorithms: Collection[str]
 ) -> dict[str, Any]:
@@ -77,13 +85,13 @@ def _verified_payload(
     except (JoseError, ValueError, UnicodeError) as exc:
         raise InvalidIdToken("malformed_token") from exc
     alg = header.get("alg")
-    if alg not in algorithms:
+    if not isinstance(alg, str) or alg not in algorithms:
         raise InvalidIdToken("disallowed_algorithm")
     # Providers add header fields of their own; only the algorithm is restricted.
     registry = JWSRegistry(algorithms=[alg], strict_check_header=False)
     for refresh in (False, True):
         try:
-            key_set = KeySet.import_key_set(keys(refresh))
+            key_set = _key_set(keys(refresh))
             valid = jws.validate_compact(obj, key_set, registry=registry)
         except InvalidKeyIdError:
             if refresh:
