@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from webapp.consent import services
 from webapp.consent.forms import SPARE_ROWS, IdentifiersForm, SharingForm
 from webapp.domain import BOARDS
-from webapp.extensions import db
+from webapp.extensions import db, db_session
 from webapp.models import ConsentSource, Learner
 from webapp.transcript.views import physician_required
 
@@ -71,7 +71,7 @@ def sharing():
                                form=SharingForm(formdata=None, share="no", confirmed="yes"),
                                boards=BOARDS)
     event = services.set_consent(
-        db.session, learner, granted, source=ConsentSource.PHYSICIAN, actor=current_user.actor,
+        db_session(), learner, granted, source=ConsentSource.PHYSICIAN, actor=current_user.actor,
         actor_identity_id=current_user.identity.id,
         wording_version=current_app.config["CONSENT_WORDING_VERSION"],
     )
@@ -96,7 +96,7 @@ def identifiers():
         flash("Nothing was saved: please correct the fields marked below.", "error")
         return _render(learner, form, 422)
     change = services.update_identifiers(
-        db.session, learner, npi=form.npi.data or None, birth_month_day=form.birth_month_day,
+        db_session(), learner, npi=form.npi.data or None, birth_month_day=form.birth_month_day,
         licenses=form.license_pairs(), boards=form.board_pairs(), actor=current_user.actor,
     )
     db.session.commit()

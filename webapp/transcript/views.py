@@ -7,7 +7,7 @@ from functools import wraps
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_login import current_user, login_required
 
-from webapp.extensions import db
+from webapp.extensions import db_session
 from webapp.pars.eligibility import Rules
 from webapp.transcript import documents, services
 from webapp.transcript.forms import FilterForm
@@ -38,7 +38,7 @@ def _filters() -> tuple[FilterForm, services.Filters]:
 
 def _transcript(filters: services.Filters) -> services.Transcript:
     return services.build(
-        db.session, current_user.learner_id, Rules.from_config(current_app.config), filters,
+        db_session(), current_user.learner_id, Rules.from_config(current_app.config), filters,
         frequency=current_app.config["SUBMISSION_FREQUENCY"],
     )
 
@@ -55,10 +55,10 @@ def index():
 @bp.get("/transcript/credits/<int:completion_id>")
 @physician_required
 def detail(completion_id: int):
-    completion = services.find_credit(db.session, current_user.learner_id, completion_id)
+    completion = services.find_credit(db_session(), current_user.learner_id, completion_id)
     if completion is None:
         abort(404)  # another physician's credit looks exactly like a missing one
-    learner = services.load_learner(db.session, current_user.learner_id)
+    learner = services.load_learner(db_session(), current_user.learner_id)
     row = services.credit_row(completion, learner, Rules.from_config(current_app.config),
                               current_app.config["SUBMISSION_FREQUENCY"])
     return render_template("transcript/detail.html", row=row,
