@@ -7,12 +7,12 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from webapp.auth.access import physician_required
 from webapp.consent import services
 from webapp.consent.forms import SPARE_ROWS, IdentifiersForm, SharingForm
 from webapp.domain import BOARDS
 from webapp.extensions import db, db_session
 from webapp.models import ConsentSource, Learner
-from webapp.transcript.views import physician_required
 
 bp = Blueprint("consent", __name__)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from webapp.auth.access import physician_required
 from webapp.extensions import db, db_session
 from webapp.models import Completion, RequestKind
 from webapp.support import services
 from webapp.support.forms import ReportForm
-from webapp.transcript.views import physician_required
 
 bp = Blueprint("support", __name__)
 

@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import Blueprint, Response, abort, current_app, render_template, request
-from flask_login import current_user, login_required
+from flask_login import current_user
 
+from webapp.auth.access import physician_required
 from webapp.extensions import db_session
 from webapp.pars.eligibility import Rules
 from webapp.transcript import documents, services
 from webapp.transcript.forms import FilterForm
 
 bp = Blueprint("transcript", __name__)
-
-
-def physician_required(view):
-    """Signed in, and as a learner: staff accounts without a transcript get a clear page."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(*args, **kwargs):
-        if current_user.learner_id is None:
-            return render_template("transcript/no_learner.html"), 403
-        return view(*args, **kwargs)
-
-    return wrapper
 
 
 def _filters() -> tuple[FilterForm, services.Filters]:
