@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from webapp.domain import npi_with_check_digit
+from webapp.identifiers import npi_with_check_digit
 from webapp.models import AuditEvent, ConsentEvent, Learner
 
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from webapp.credits.importer import ImportRejected, import_credits
-from webapp.domain import npi_with_check_digit
+from webapp.identifiers import npi_with_check_digit
 from webapp.models import (
     Activity,
     AuditEvent,

@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from webapp.auth.access import physician_required
+from webapp.boards import BOARDS
 from webapp.consent import services
 from webapp.consent.forms import SPARE_ROWS, IdentifiersForm, SharingForm
-from webapp.domain import BOARDS
 from webapp.extensions import db, db_session
 from webapp.models import ConsentSource, Learner
 

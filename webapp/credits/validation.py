@@ -14,7 +14,9 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
-from webapp.domain import BOARDS, US_STATES, month_day_is_valid, npi_is_valid, parse_credit
+from webapp.boards import BOARDS
+from webapp.cme_credit import parse_credit
+from webapp.identifiers import US_STATES, month_day_is_valid, npi_is_valid
 
 REQUIRED = (
     "learner_id", "first_name", "last_name", "email", "degree",

@@ -9,11 +9,18 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.db import Base, intpk, str64, str255, timestamp, utcnow
-from webapp.domain import is_physician
 
 if TYPE_CHECKING:
     from webapp.models.auth import Identity
     from webapp.models.catalog import Completion
+
+
+#: Credentials reported to PARS; every other degree is a non-physician learner.
+PHYSICIAN_DEGREES = frozenset({"MD", "DO"})
+
+
+def is_physician(degree: str) -> bool:
+    return degree.strip().upper() in PHYSICIAN_DEGREES
 
 
 class ConsentSource:
@@ -111,7 +118,7 @@ class BoardCertification(Base):
 
     id: Mapped[intpk]
     learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
-    #: One of ``webapp.domain.BOARDS``.
+    #: One of ``webapp.boards.BOARDS``.
     board: Mapped[str] = mapped_column(String(8))
     #: The physician's ID with the board; ABS accepts records without one.
     board_id: Mapped[str | None] = mapped_column(String(64))

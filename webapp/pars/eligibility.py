@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func
 
-from webapp.domain import BOARD_ID_OPTIONAL, PHYSICIAN_DEGREES
+from webapp.boards import BOARD_ID_OPTIONAL
 from webapp.models import Activity, Completion, Learner
+from webapp.models.people import PHYSICIAN_DEGREES
 
 
 class Blocker(enum.StrEnum):

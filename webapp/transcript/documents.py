@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from webapp.domain import AMA_CREDIT_TYPE
+from webapp.cme_credit import AMA_CREDIT_TYPE
 from webapp.models import Completion
 from webapp.transcript.services import CreditRow, Transcript
 
