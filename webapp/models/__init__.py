@@ -1,6 +1,6 @@
 """All mapped classes, importable from one place."""
 
-from webapp.models.audit import AuditEvent, ImportRow
+from webapp.models.audit import AuditEvent
 from webapp.models.auth import Identity, UserSession
 from webapp.models.catalog import Activity, BoardCredit, Completion
 from webapp.models.delivery import (
@@ -17,6 +17,7 @@ from webapp.models.delivery import (
     EngineRun,
 )
 from webapp.models.people import BoardCertification, ConsentEvent, ConsentSource, Learner, License
+from webapp.models.staging import ImportRow
 from webapp.models.support import RequestKind, RequestState, SupportRequest
 
 __all__ = [
