@@ -16,7 +16,7 @@ from webapp.pars import outbox
 
 
 def set_consent(
-    session: Session, learner: Learner, granted: bool, *, source: str,
+    session: Session, learner: Learner, granted: bool, *, source: ConsentSource,
     actor: str, actor_identity_id: int | None = None, wording_version: str | None = None,
     note: str | None = None,
 ) -> ConsentEvent | None:
@@ -26,7 +26,7 @@ def set_consent(
     from an import: it is now the physician's own, and no later import may change it.
     """
     if learner.consent_granted is granted and (
-            learner.consent_source in ConsentSource.PERSONAL or source == ConsentSource.IMPORT):
+            learner.chose_personally or source is ConsentSource.IMPORT):
         return None
     event = ConsentEvent(learner_id=learner.id, granted=granted, source=source,
                          actor_identity_id=actor_identity_id, wording_version=wording_version,
@@ -102,9 +102,12 @@ def update_identifiers(
     return IdentifierChange(tuple(changed))
 
 
-def source_words(source: str) -> str:
-    return {
-        ConsentSource.PHYSICIAN: "You, on this site",
-        ConsentSource.STAFF: "CME staff, on your behalf",
-        ConsentSource.IMPORT: "Imported from the learning system",
-    }.get(source, source)
+SOURCE_WORDS = {
+    ConsentSource.PHYSICIAN: "You, on this site",
+    ConsentSource.STAFF: "CME staff, on your behalf",
+    ConsentSource.IMPORT: "Imported from the learning system",
+}
+
+
+def source_words(source: ConsentSource) -> str:
+    return SOURCE_WORDS[source]

@@ -41,7 +41,7 @@ def _render(learner: Learner, identifiers: IdentifiersForm | None = None, status
         "consent/profile.html",
         learner=learner,
         shares=learner.shares(current_app.config["CONSENT_DEFAULT"]),
-        chosen=learner.consent_source in ConsentSource.PERSONAL,
+        chosen=learner.chose_personally,
         sharing=SharingForm(),
         identifiers=identifiers or _identifiers_form(learner),
         history=list(reversed(learner.consent_events)),

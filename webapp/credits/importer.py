@@ -445,7 +445,7 @@ class _Merger:
     @staticmethod
     def _consent_applies(learner: Learner, granted: bool) -> bool:
         """An import's consent counts only for learners who never chose in the portal."""
-        if learner.consent_source in ConsentSource.PERSONAL:
+        if learner.chose_personally:
             return False
         return learner.consent_granted != granted
 

@@ -1,7 +1,7 @@
 """All mapped classes, importable from one place."""
 
 from webapp.models.audit import AuditEvent
-from webapp.models.auth import Identity, UserSession
+from webapp.models.auth import EndReason, Identity, UserSession
 from webapp.models.catalog import Activity, BoardCredit, Completion
 from webapp.models.delivery import (
     IN_FLIGHT,
@@ -23,7 +23,7 @@ from webapp.models.support import RequestKind, RequestState, SupportRequest
 __all__ = [
     "IN_FLIGHT", "NEEDS_ATTENTION", "Action", "Activity", "AuditEvent", "Batch", "BatchKind",
     "BatchState", "BoardCertification", "BoardCredit", "BoardStatus", "Completion",
-    "ConsentEvent", "ConsentSource", "Delivery", "DeliveryEvent", "DeliveryState", "EngineRun",
-    "Identity", "ImportRow", "Learner", "License", "RequestKind", "RequestState", "SupportRequest",
-    "UserSession",
+    "ConsentEvent", "ConsentSource", "Delivery", "DeliveryEvent", "DeliveryState", "EndReason",
+    "EngineRun", "Identity", "ImportRow", "Learner", "License", "RequestKind", "RequestState",
+    "SupportRequest", "UserSession",
 ]

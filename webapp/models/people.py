@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.db import Base, intpk, str64, str255, timestamp, utcnow
+from webapp.db import Base, intpk, str64, str255, string_enum, timestamp, utcnow
 
 if TYPE_CHECKING:
     from webapp.models.auth import Identity
@@ -23,15 +24,19 @@ def is_physician(degree: str) -> bool:
     return degree.strip().upper() in PHYSICIAN_DEGREES
 
 
-class ConsentSource:
+class ConsentSource(enum.StrEnum):
     """Who recorded a consent decision."""
 
     PHYSICIAN = "physician"
+    #: Staff, on the physician's behalf.
     STAFF = "staff"
+    #: The provider's learning system, through a credit import.
     IMPORT = "import"
 
-    #: Sources that speak for the physician; an import never overrides them.
-    PERSONAL = frozenset({PHYSICIAN, STAFF})
+    @property
+    def personal(self) -> bool:
+        """Speaks for the physician: an import never overrides it."""
+        return self is not ConsentSource.IMPORT
 
 
 class Learner(Base):
@@ -53,8 +58,8 @@ class Learner(Base):
     birth_month_day: Mapped[str | None] = mapped_column(String(5))
     #: The current sharing permission; None until anyone chose (the configured default applies).
     consent_granted: Mapped[bool | None]
-    #: ``ConsentSource`` of the current value.
-    consent_source: Mapped[str | None] = mapped_column(String(16))
+    #: Who recorded the current value.
+    consent_source: Mapped[ConsentSource | None] = mapped_column(string_enum(ConsentSource))
     consent_changed_at: Mapped[dt.datetime | None]
     #: Last change to anything PARS or a board matches on; the engine re-queues on it.
     identifiers_changed_at: Mapped[dt.datetime | None]
@@ -80,6 +85,11 @@ class Learner(Base):
     @property
     def is_physician(self) -> bool:
         return is_physician(self.degree)
+
+    @property
+    def chose_personally(self) -> bool:
+        """The current sharing value is the physician's own (or staff's on their behalf)."""
+        return self.consent_source is not None and self.consent_source.personal
 
     def shares(self, default: bool) -> bool:
         """Whether credit may be sent, with ``default`` for learners who never chose."""
@@ -135,8 +145,7 @@ class ConsentEvent(Base):
     id: Mapped[intpk]
     learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id"), index=True)
     granted: Mapped[bool]
-    #: ``ConsentSource``: the physician, staff on their behalf, or an import.
-    source: Mapped[str] = mapped_column(String(16))
+    source: Mapped[ConsentSource] = mapped_column(string_enum(ConsentSource))
     #: The signed-in identity that made the change; None for imports and commands.
     actor_identity_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id"))
     #: Version of the permission text the physician agreed to or withdrew.
