@@ -33,6 +33,7 @@ def test_profile_shows_wording_default_and_empty_history(client, login_as, surge
     assert "default; you have not chosen yourself" in html
     assert "No choice has been recorded yet" in html
     assert "Credit already sent stays" in html or "does not remove credit already sent" in html
+    assert "reporting on March 31 of the following year" in html  # not "03-31"
 
 
 def test_opting_out_asks_for_confirmation_and_warns_abs(client, login_as, surgeon, db_session):

@@ -11,6 +11,7 @@ from webapp.auth.access import physician_required
 from webapp.boards import BOARDS
 from webapp.consent import services
 from webapp.consent.forms import SPARE_ROWS, IdentifiersForm, SharingForm
+from webapp.dates import MonthDay
 from webapp.extensions import db, db_session
 from webapp.models import ConsentSource, Learner
 
@@ -47,6 +48,7 @@ def _render(learner: Learner, identifiers: IdentifiersForm | None = None, status
         history=list(reversed(learner.consent_events)),
         source_words=services.source_words,
         boards=BOARDS,
+        year_close=MonthDay.parse(current_app.config["PARS_YEAR_CLOSE"]),
     ), status
 
 
