@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from webapp import audit
-from webapp.db import utcnow
 from webapp.models import BoardCertification, ConsentEvent, ConsentSource, Learner, License
 from webapp.pars import outbox
 
@@ -34,7 +33,6 @@ def set_consent(
     session.add(event)
     learner.consent_granted = granted
     learner.consent_source = source
-    learner.consent_changed_at = utcnow()
     session.flush()
     audit.record("consent.granted" if granted else "consent.withdrawn", actor=actor,
                  subject_type="learner", subject_id=learner.id, session=session,
@@ -93,7 +91,6 @@ def update_identifiers(
         changed.append("board_certifications")
 
     if changed:
-        learner.identifiers_changed_at = utcnow()
         session.flush()
         audit.record("identifiers.updated", actor=actor, subject_type="learner",
                      subject_id=learner.id, session=session, fields=changed)

@@ -394,7 +394,6 @@ class _Merger:
                 self.summary.learners_created += 1
             elif first_time and self._update_learner(learner, row):
                 self.summary.learners_updated += 1
-                learner.identifiers_changed_at = self.now
                 self.matching_changed.append(learner)
             if self._identifiers(learner, row) and learner.id is not None \
                     and learner not in self.matching_changed:
@@ -438,8 +437,6 @@ class _Merger:
             elif row.board_id and not cert.board_id:
                 cert.board_id = row.board_id
                 changed = True
-        if changed:
-            learner.identifiers_changed_at = self.now
         return changed
 
     @staticmethod
@@ -452,7 +449,6 @@ class _Merger:
     def _consent(self, learner: Learner, granted: bool) -> None:
         learner.consent_granted = granted
         learner.consent_source = ConsentSource.IMPORT
-        learner.consent_changed_at = self.now
         self.session.add(ConsentEvent(learner_id=learner.id, granted=granted,
                                       source=ConsentSource.IMPORT))
         audit.record("consent.granted" if granted else "consent.withdrawn", actor="import",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
 from typing import TYPE_CHECKING
 
@@ -60,9 +59,6 @@ class Learner(Base):
     consent_granted: Mapped[bool | None]
     #: Who recorded the current value.
     consent_source: Mapped[ConsentSource | None] = mapped_column(string_enum(ConsentSource))
-    consent_changed_at: Mapped[dt.datetime | None]
-    #: Last change to anything PARS or a board matches on; the engine re-queues on it.
-    identifiers_changed_at: Mapped[dt.datetime | None]
     created_at: Mapped[timestamp]
     updated_at: Mapped[timestamp] = mapped_column(onupdate=utcnow)
 
