@@ -1,4 +1,4 @@
-"""Checks for one row of the credit import file (``credit-import-format.md``).
+"""Checks for one row of the credit import file (its columns: README, "Credit import").
 
 Messages name the column and the rule, never the value of a personal
 identifier, because they end up on terminals and in tickets.
