@@ -51,6 +51,7 @@ test: install
 
 lint: install
 	$(BIN)/ruff check webapp tests benchmarks
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.conftest import create_database, drop_database, make_app, migrate  # noqa: E402
 from webapp.credits.importer import import_credits  # noqa: E402
 from webapp.credits.validation import COLUMNS  # noqa: E402
-from webapp.domain import npi_with_check_digit  # noqa: E402
 from webapp.extensions import db  # noqa: E402
+from webapp.identifiers import npi_with_check_digit  # noqa: E402
 
 
 def write_file(path: Path, rows: int) -> None:

@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert  # noqa: E402
 
 from tests.conftest import create_database, drop_database, make_app, migrate  # noqa: E402
-from webapp.domain import npi_with_check_digit  # noqa: E402
 from webapp.extensions import db  # noqa: E402
+from webapp.identifiers import npi_with_check_digit  # noqa: E402
 from webapp.models import (  # noqa: E402
     Activity,
     BoardCertification,

@@ -8,7 +8,7 @@ import itertools
 import secrets
 from decimal import Decimal
 
-from webapp.domain import npi_with_check_digit
+from webapp.identifiers import npi_with_check_digit
 from webapp.models import (
     Activity,
     BoardCertification,

@@ -2,9 +2,10 @@ import datetime as dt
 
 import pytest
 
+from webapp.dates import MonthDay
 from webapp.pars.eligibility import Blocker, Rules, assess
 
-RULES = Rules(reporting_start=dt.date(2023, 7, 1), year_close_month_day="03-31", board_days=30,
+RULES = Rules(reporting_start=dt.date(2023, 7, 1), year_close=MonthDay(3, 31), board_days=30,
               consent_default=True, today=dt.date(2026, 11, 27))
 
 

@@ -1,10 +1,14 @@
-"""The migrations are the schema: one head, they build an empty database, they match the models."""
+"""The migrations are the schema: one head, they build an empty database, they match the models,
+and they keep the data of a database that holds some."""
+
+import datetime as dt
+from decimal import Decimal
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import MetaData, insert, inspect, select
 
 from tests.conftest import create_database, drop_database, make_app
 from webapp.config import ROOT
@@ -32,6 +36,108 @@ def test_upgrade_on_empty_database_matches_models(tmp_path):
             with db.engine.connect() as conn:
                 assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
             upgrade()
+            db.engine.dispose()
+    finally:
+        drop_database(url)
+
+
+#: The head before the learners' unused change times were dropped.
+BEFORE_LEARNER_COLUMNS_DROPPED = "0003_support"
+
+
+def _rows(conn) -> dict[str, list[tuple]]:
+    """Every row of every table (but Alembic's), as plain tuples in id order."""
+    meta = MetaData()
+    meta.reflect(conn)
+    return {
+        name: [tuple(row) for row in conn.execute(select(table).order_by(*table.primary_key))]
+        for name, table in meta.tables.items() if name != "alembic_version"
+    }
+
+
+def _fill(conn) -> None:
+    """A physician with identifiers, credit, consent history, a sign-in, a report, a delivery."""
+    meta = MetaData()
+    meta.reflect(conn)
+    t = meta.tables
+    now = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
+    conn.execute(insert(t["learners"]).values(
+        id=1, source_id="L1", first_name="Morgan", last_name="Hale", email="m@example.org",
+        degree="MD", npi="1234567893", birth_month_day="04-17", consent_granted=False,
+        consent_source="physician", consent_changed_at=now, identifiers_changed_at=now,
+        created_at=now, updated_at=now))
+    conn.execute(insert(t["licenses"]).values(id=1, learner_id=1, state="MI", number="4301",
+                                              created_at=now))
+    conn.execute(insert(t["board_certifications"]).values(id=1, learner_id=1, board="ABS",
+                                                          created_at=now))
+    conn.execute(insert(t["identities"]).values(id=1, issuer="https://idp.test", subject="s1",
+                                                learner_id=1, created_at=now))
+    conn.execute(insert(t["user_sessions"]).values(id="a" * 64, identity_id=1, is_staff=False,
+                                                   created_at=now, last_seen_at=now))
+    conn.execute(insert(t["activities"]).values(id=1, source_id="A1", title="Sepsis Update",
+                                                accme_activity_id="200000001",
+                                                created_at=now, updated_at=now))
+    conn.execute(insert(t["completions"]).values(
+        id=1, learner_id=1, activity_id=1, completion_date=dt.date(2026, 11, 1),
+        cme_credits=Decimal("1.50"), revision=1, created_at=now, updated_at=now))
+    conn.execute(insert(t["board_credits"]).values(id=1, completion_id=1, board="ABS",
+                                                   credit_type="Accredited CME",
+                                                   credits=Decimal("1.50")))
+    conn.execute(insert(t["consent_events"]).values(
+        [{"id": 1, "learner_id": 1, "granted": True, "source": "import", "created_at": now},
+         {"id": 2, "learner_id": 1, "granted": False, "source": "physician",
+          "actor_identity_id": 1, "wording_version": "2023-07", "created_at": now}]))
+    conn.execute(insert(t["support_requests"]).values(
+        id=1, reference="CME-ABC123", learner_id=1, completion_id=1, kind="wrong",
+        message="Not on my board record", state="open", created_at=now))
+    conn.execute(insert(t["deliveries"]).values(
+        id=1, completion_id=1, action="add", credit_id="0001234-1-1", state="accepted",
+        due_date=dt.date(2026, 12, 1), has_board_credit=True, attempts=1,
+        created_at=now, updated_at=now))
+    conn.execute(insert(t["delivery_events"]).values(id=1, delivery_id=1, at=now, kind="accepted",
+                                                     detail="Sent to PARS and accepted."))
+    conn.execute(insert(t["audit_events"]).values(id=1, at=now, actor="identity:1",
+                                                  action="consent.withdrawn",
+                                                  subject_type="learner", subject_id="1"))
+
+
+def _learner_columns(conn) -> set[str]:
+    return {c["name"] for c in inspect(conn).get_columns("learners")}
+
+
+def test_dropping_the_learner_change_times_keeps_every_row(tmp_path):
+    url = create_database(tmp_path)
+    try:
+        app = make_app(url)
+        with app.app_context():
+            upgrade(revision=BEFORE_LEARNER_COLUMNS_DROPPED)
+            with db.engine.begin() as conn:
+                _fill(conn)
+            with db.engine.connect() as conn:
+                before = _rows(conn)
+            dropped = ("consent_changed_at", "identifiers_changed_at")
+            positions = [i for i, c in enumerate(inspect(db.engine).get_columns("learners"))
+                         if c["name"] in dropped]
+
+            upgrade()
+            with db.engine.connect() as conn:
+                assert _learner_columns(conn).isdisjoint(dropped)
+                after = _rows(conn)
+            expected = dict(before)
+            expected["learners"] = [tuple(v for i, v in enumerate(row) if i not in positions)
+                                    for row in before["learners"]]
+            assert after == expected
+            assert all(after[name] for name in ("licenses", "board_certifications", "completions",
+                                                "board_credits", "consent_events", "identities",
+                                                "support_requests", "deliveries"))
+
+            downgrade(revision=BEFORE_LEARNER_COLUMNS_DROPPED)
+            with db.engine.connect() as conn:
+                assert set(dropped) <= _learner_columns(conn)
+                back = _rows(conn)
+            assert {k: v for k, v in back.items() if k != "learners"} == \
+                {k: v for k, v in before.items() if k != "learners"}
+            assert len(back["learners"]) == 1
             db.engine.dispose()
     finally:
         drop_database(url)

@@ -14,13 +14,6 @@ from webapp.extensions import csrf, db, login_manager, migrate
 
 log = logging.getLogger(__name__)
 
-#: Feature packages: each may have ``views.py`` with a blueprint ``bp`` and ``cli.py``
-#: with a list of click ``commands``.
-FEATURES = (
-    "main", "auth", "transcript", "consent", "faq", "support", "staff", "pars", "credits",
-)
-
-
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(config_module.load())
@@ -63,21 +56,27 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_features(app: Flask) -> None:
-    import importlib
+    """Every feature's pages and commands, listed one by one."""
+    from webapp.auth.views import bp as auth
+    from webapp.consent.views import bp as consent
+    from webapp.credits.cli import commands as credits_commands
+    from webapp.faq.cli import commands as faq_commands
+    from webapp.faq.views import bp as faq
+    from webapp.main.views import bp as main
+    from webapp.pars.cli import commands as pars_commands
+    from webapp.staff.views import bp as staff
+    from webapp.support.views import bp as support
+    from webapp.transcript.views import bp as transcript
 
-    for name in FEATURES:
-        for module_name in ("views", "cli"):
-            try:
-                module = importlib.import_module(f"webapp.{name}.{module_name}")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"webapp.{name}.{module_name}":
-                    raise
-                continue
-            if module_name == "views":
-                app.register_blueprint(module.bp)
-            else:
-                for command in module.commands:
-                    app.cli.add_command(command)
+    app.register_blueprint(main)
+    app.register_blueprint(auth)
+    app.register_blueprint(transcript)
+    app.register_blueprint(consent)
+    app.register_blueprint(faq)
+    app.register_blueprint(support)
+    app.register_blueprint(staff)
+    for command in (*faq_commands, *pars_commands, *credits_commands):
+        app.cli.add_command(command)
 
 
 def _register_errors(app: Flask) -> None:
@@ -109,6 +108,5 @@ def _register_template_helpers(app: Flask) -> None:
     def inject() -> dict[str, Any]:
         return {
             "institution_name": app.config["INSTITUTION_NAME"],
-            "has_endpoint": lambda endpoint: endpoint in app.view_functions,
             "today": dt.date.today(),
         }

@@ -13,6 +13,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from webapp.dates import MonthDay
+
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
 
@@ -152,10 +154,8 @@ def load(environ: dict[str, str] | None = None) -> dict[str, Any]:
     }
     if len(cfg["PARS_PROVIDER_ID"]) != 7 or not cfg["PARS_PROVIDER_ID"].isdigit():
         raise ConfigError("PARS_PROVIDER_ID must be the 7-digit ACCME provider ID")
-    month_day = cfg["PARS_YEAR_CLOSE"]
     try:
-        dt.date.fromisoformat(f"2023-{month_day}")  # not a leap year: 02-29 is refused
+        MonthDay.parse(cfg["PARS_YEAR_CLOSE"])
     except ValueError as exc:
-        raise ConfigError("PARS_YEAR_CLOSE must be a month and day as MM-DD (every year has)") \
-            from exc
+        raise ConfigError(f"PARS_YEAR_CLOSE: {exc}") from exc
     return cfg

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, g, request
 from flask_login import current_user
 
+from webapp.auth.views import bp as auth
 from webapp.extensions import limiter
 
 #: Paths whose pages carry personal data even when the response does not say so.
@@ -78,6 +79,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     limiter.init_app(app)
     # Sign-in endpoints get a tighter limit than the general one on form posts.
-    auth = app.blueprints.get("auth")
-    if auth is not None:
-        limiter.limit(app.config["RATELIMIT_SIGNIN"])(auth)
+    limiter.limit(app.config["RATELIMIT_SIGNIN"])(auth)

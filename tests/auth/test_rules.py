@@ -98,3 +98,13 @@ def test_a_valid_token_passes_and_a_garbled_one_does_not():
     with pytest.raises(tokens.InvalidIdToken) as refused:
         tokens.verify(f"{header}.{payload}.{signature[::-1]}", **check)
     assert refused.value.reason == "bad_signature"
+
+
+@pytest.mark.parametrize("jwks", [{}, {"keys": None}, {"keys": "k"}])
+def test_a_key_set_without_a_list_of_keys_is_refused(jwks):
+    key = RSAKey.generate_key(2048, {"kid": "k"}, private=True)
+    raw = jwt.encode({"alg": "RS256", "kid": "k"}, _claims(), key)
+    with pytest.raises(tokens.InvalidIdToken) as refused:
+        tokens.verify(raw, keys=lambda refresh: jwks, issuer="https://idp.test",
+                      client_id="client", nonce="n")
+    assert refused.value.reason == "bad_signature"

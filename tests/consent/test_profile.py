@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from webapp.domain import npi_with_check_digit
+from webapp.identifiers import npi_with_check_digit
 from webapp.models import AuditEvent, ConsentEvent, Learner
 
 
@@ -33,6 +33,7 @@ def test_profile_shows_wording_default_and_empty_history(client, login_as, surge
     assert "default; you have not chosen yourself" in html
     assert "No choice has been recorded yet" in html
     assert "Credit already sent stays" in html or "does not remove credit already sent" in html
+    assert "reporting on March 31 of the following year" in html  # not "03-31"
 
 
 def test_opting_out_asks_for_confirmation_and_warns_abs(client, login_as, surgeon, db_session):
@@ -87,7 +88,6 @@ def test_fixing_a_missing_birth_date_releases_waiting_credit(client, login_as, m
     assert response.status_code == 302
     saved = reload(db_session, learner)
     assert saved.birth_month_day == "04-17"
-    assert saved.identifiers_changed_at is not None
     audit = db_session.scalars(select(AuditEvent).where(
         AuditEvent.action == "identifiers.updated")).one()
     assert audit.details == {"fields": ["birth_month_day"]}

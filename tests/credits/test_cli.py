@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from tests.credits.test_import import BASE, csv_bytes
 from webapp.credits import demo
-from webapp.domain import npi_is_valid
+from webapp.identifiers import npi_is_valid
 from webapp.models import Activity, Completion, Delivery, DeliveryState, Learner
 
 

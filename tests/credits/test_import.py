@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from webapp.credits.importer import ImportRejected, import_credits
-from webapp.domain import npi_with_check_digit
+from webapp.identifiers import npi_with_check_digit
 from webapp.models import (
     Activity,
     AuditEvent,

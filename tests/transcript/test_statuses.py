@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from webapp.dates import MonthDay
 from webapp.db import utcnow
 from webapp.models import Action, BoardStatus, Delivery, DeliveryState
 from webapp.pars.eligibility import Rules
@@ -13,7 +14,7 @@ from webapp.transcript.services import credit_row
 from webapp.transcript.statuses import Status
 
 TODAY = dt.date(2026, 11, 27)
-RULES = Rules(reporting_start=dt.date(2023, 7, 1), year_close_month_day="03-31", board_days=30,
+RULES = Rules(reporting_start=dt.date(2023, 7, 1), year_close=MonthDay(3, 31), board_days=30,
               consent_default=True, today=TODAY)
 
 

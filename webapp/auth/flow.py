@@ -21,6 +21,7 @@ from authlib.integrations.base_client import OAuthError
 from flask import session
 
 from webapp.auth import provider, tokens
+from webapp.auth.failures import FailureReason
 from webapp.auth.redirects import safe_next
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ MAX_PENDING = 3
 class LoginFailed(Exception):
     """Sign-in cannot go on; ``reason`` is the audit code."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: FailureReason) -> None:
         super().__init__(reason)
         self.reason = reason
 
@@ -98,15 +99,16 @@ def complete(args: Mapping[str, str]) -> VerifiedSignIn:
         raise LoginFailed(exc.reason) from exc
     error = args.get("error")
     if error:
-        raise LoginFailed("access_denied" if error == "access_denied" else "provider_error")
+        raise LoginFailed(FailureReason.ACCESS_DENIED if error == "access_denied"
+                          else FailureReason.PROVIDER_ERROR)
     if pending is None:
-        raise LoginFailed("state_mismatch")
+        raise LoginFailed(FailureReason.STATE_MISMATCH)
     # RFC 9207: a provider that names itself in the answer must be the one we asked.
     if "iss" in args and args["iss"] != issuer:
-        raise LoginFailed("wrong_issuer")
+        raise LoginFailed(FailureReason.WRONG_ISSUER)
     code = args.get("code")
     if not code:
-        raise LoginFailed("invalid_response")
+        raise LoginFailed(FailureReason.INVALID_RESPONSE)
 
     try:
         meta = provider.metadata()
@@ -118,14 +120,14 @@ def complete(args: Mapping[str, str]) -> VerifiedSignIn:
         raise LoginFailed(exc.reason) from exc
     except OAuthError as exc:
         log.info("token endpoint refused the code: %s", exc.error)
-        raise LoginFailed("token_exchange_failed") from exc
+        raise LoginFailed(FailureReason.TOKEN_EXCHANGE_FAILED) from exc
     except (requests.RequestException, ValueError) as exc:
         log.warning("token endpoint unreachable: %s", exc)
-        raise LoginFailed("provider_unavailable") from exc
+        raise LoginFailed(FailureReason.PROVIDER_UNAVAILABLE) from exc
 
     raw = token.get("id_token")
     if not isinstance(raw, str) or not raw:
-        raise LoginFailed("invalid_token")
+        raise LoginFailed(FailureReason.INVALID_TOKEN)
     client_id = provider.settings()[1]
     try:
         claims = tokens.verify(
@@ -144,7 +146,7 @@ def complete(args: Mapping[str, str]) -> VerifiedSignIn:
         extra = provider.userinfo(token)
         if extra is not None:
             if extra.get("sub") != claims["sub"]:
-                raise LoginFailed("invalid_claims")
+                raise LoginFailed(FailureReason.INVALID_CLAIMS)
             claims = {**extra, **claims}
     return VerifiedSignIn(issuer=issuer, claims=claims, id_token=raw,
                           next_url=safe_next(pending.get("next")))

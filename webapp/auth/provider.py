@@ -18,6 +18,8 @@ from authlib.integrations.base_client import OAuthError
 from authlib.integrations.flask_client import FlaskIntegration, FlaskOAuth2App
 from flask import current_app
 
+from webapp.auth.failures import FailureReason
+
 log = logging.getLogger(__name__)
 
 #: Name of the Authlib client; also the prefix of its state entries in the session.
@@ -32,7 +34,7 @@ SCOPES = "openid email profile"
 class ProviderError(Exception):
     """The provider cannot be used for sign-in right now; ``reason`` is the audit code."""
 
-    def __init__(self, reason: str, detail: str = "") -> None:
+    def __init__(self, reason: FailureReason, detail: str = "") -> None:
         super().__init__(detail or reason)
         self.reason = reason
 
@@ -46,7 +48,7 @@ def client() -> FlaskOAuth2App:
     """The Authlib client for the configured provider."""
     issuer, client_id, secret = settings()
     if not (issuer and client_id and secret):
-        raise ProviderError("not_configured", "OIDC_ISSUER, OIDC_CLIENT_ID and "
+        raise ProviderError(FailureReason.NOT_CONFIGURED, "OIDC_ISSUER, OIDC_CLIENT_ID and "
                             "OIDC_CLIENT_SECRET must all be set")
     clients: dict[tuple[str, str, str], FlaskOAuth2App] = current_app.extensions.setdefault(
         "cme_oidc_clients", {}
@@ -85,7 +87,7 @@ def metadata() -> dict[str, Any]:
     except (requests.RequestException, ValueError) as exc:
         _forget(oidc)
         log.warning("OpenID Connect discovery failed: %s", exc)
-        raise ProviderError("provider_unavailable", str(exc)) from exc
+        raise ProviderError(FailureReason.PROVIDER_UNAVAILABLE, str(exc)) from exc
     issuer = settings()[0]
     if meta.get("issuer") != issuer:
         # Discovery must name the issuer we asked; anything else is a misconfiguration
@@ -93,11 +95,11 @@ def metadata() -> dict[str, Any]:
         _forget(oidc)
         log.error("provider metadata names issuer %r, configured issuer is %r",
                   meta.get("issuer"), issuer)
-        raise ProviderError("provider_misconfigured", "issuer in discovery differs")
+        raise ProviderError(FailureReason.PROVIDER_MISCONFIGURED, "issuer in discovery differs")
     for field in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
         if not meta.get(field):
             _forget(oidc)
-            raise ProviderError("provider_misconfigured", f"discovery lacks {field}")
+            raise ProviderError(FailureReason.PROVIDER_MISCONFIGURED, f"discovery lacks {field}")
     return meta
 
 
@@ -107,7 +109,7 @@ def key_set(*, refresh: bool = False) -> dict[str, Any]:
     try:
         return client().fetch_jwk_set(force=refresh)
     except (requests.RequestException, ValueError) as exc:
-        raise ProviderError("provider_unavailable", str(exc)) from exc
+        raise ProviderError(FailureReason.PROVIDER_UNAVAILABLE, str(exc)) from exc
 
 
 def userinfo(token: dict[str, Any]) -> dict[str, Any] | None:

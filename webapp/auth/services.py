@@ -19,6 +19,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
 from webapp.audit import record
+from webapp.auth.failures import FailureReason
 from webapp.db import utcnow
 from webapp.extensions import db
 from webapp.models import Identity, Learner
@@ -30,7 +31,7 @@ REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 class SignInRefused(Exception):
     """The provider vouched for someone we must not sign in; ``reason`` is the audit code."""
 
-    def __init__(self, reason: str, identity_id: int | None = None) -> None:
+    def __init__(self, reason: FailureReason, identity_id: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.identity_id = identity_id
@@ -83,16 +84,16 @@ def verified_email(claims: Mapping[str, Any]) -> str | None:
         return None
 
 
-def _learner_by_email(email: str | None) -> tuple[Learner | None, str]:
-    """The single learner with this e-mail, or None and why not."""
+def _learner_by_email(email: str | None) -> Learner | FailureReason:
+    """The single learner with this e-mail, or why there is none."""
     if email is None:
-        return None, "email_not_verified"
+        return FailureReason.EMAIL_NOT_VERIFIED
     matches = db.session.scalars(select(Learner).where(Learner.email == email).limit(2)).all()
     if not matches:
-        return None, "no_matching_learner"
+        return FailureReason.NO_MATCHING_LEARNER
     if len(matches) > 1:
-        return None, "ambiguous_learner"
-    return matches[0], ""
+        return FailureReason.AMBIGUOUS_LEARNER
+    return matches[0]
 
 
 def _text(claims: Mapping[str, Any], name: str, limit: int) -> str | None:
@@ -113,14 +114,15 @@ def resolve(
         select(Identity).where(Identity.issuer == issuer, Identity.subject == claims["sub"])
     ).one_or_none()
     if identity is not None and identity.disabled_at is not None:
-        raise SignInRefused("account_disabled", identity.id)
+        raise SignInRefused(FailureReason.ACCOUNT_DISABLED, identity.id)
     staff = is_staff(claims, staff_claim, staff_value)
 
     linked = False
     if identity is None or identity.learner_id is None:
-        learner, why_not = _learner_by_email(verified_email(claims))
-        if learner is None and not staff:
-            raise SignInRefused(why_not, identity.id if identity else None)
+        found = _learner_by_email(verified_email(claims))
+        learner = found if isinstance(found, Learner) else None
+        if isinstance(found, FailureReason) and not staff:
+            raise SignInRefused(found, identity.id if identity else None)
         if identity is None:
             identity = Identity(issuer=issuer, subject=claims["sub"], created_at=now)
             db.session.add(identity)
@@ -142,7 +144,7 @@ def new_reference() -> str:
     return f"{chars[:4]}-{chars[4:]}"
 
 
-def record_failure(reason: str, identity_id: int | None = None) -> str:
+def record_failure(reason: FailureReason, identity_id: int | None = None) -> str:
     """Audit a refused sign-in; returns the support reference shown to the person."""
     reference = new_reference()
     record(

@@ -12,14 +12,14 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from flask import Flask, abort, current_app, flash, redirect, request, session, url_for
+from flask import Flask, current_app, flash, redirect, request, session, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from webapp.audit import record
 from webapp.db import utcnow
 from webapp.extensions import db, login_manager
-from webapp.models import Identity, Learner, UserSession
+from webapp.models import EndReason, Identity, Learner, UserSession
 
 #: Write ``last_seen_at`` at most this often, so reading pages does not write on every request.
 TOUCH_INTERVAL = dt.timedelta(seconds=60)
@@ -60,7 +60,7 @@ class SignedInUser:
 
 def start(identity: Identity, *, is_staff: bool, id_token: str | None = None) -> UserSession:
     """Begin a new session for ``identity``; any previous cookie contents are dropped."""
-    end_current("replaced")
+    end_current(EndReason.REPLACED)
     session.clear()
     token = secrets.token_urlsafe(32)
     now = utcnow()
@@ -84,7 +84,7 @@ def _current_row() -> UserSession | None:
     ).scalar_one_or_none()
 
 
-def end_current(reason: str) -> UserSession | None:
+def end_current(reason: EndReason) -> UserSession | None:
     """Mark the session in the cookie ended and clear the cookie.
 
     Returns the row this call ended, or None when the cookie named no session
@@ -110,13 +110,13 @@ def _load_user(_request: object) -> SignedInUser | None:
     now = utcnow()
     idle = dt.timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
     absolute = dt.timedelta(hours=current_app.config["SESSION_MAX_HOURS"])
-    reason = None
+    reason: EndReason | None = None
     if now - row.last_seen_at > idle:
-        reason = "idle"
+        reason = EndReason.IDLE
     elif now - row.created_at > absolute:
-        reason = "expired"
+        reason = EndReason.EXPIRED
     elif row.identity.disabled_at is not None:
-        reason = "disabled"
+        reason = EndReason.DISABLED
     if reason:
         row.ended_at = now
         row.end_reason = reason
@@ -134,12 +134,10 @@ def _load_user(_request: object) -> SignedInUser | None:
 
 def _unauthorized():
     """Send people who are not signed in to sign in, and back here afterwards."""
-    if "auth.login" not in current_app.view_functions:
-        abort(401)
     # Staff searches can name a physician: their query string does not go into the cookie.
     keep_query = request.query_string and not request.path.startswith("/staff")
     target = request.full_path if keep_query else request.path
-    if session.get("ended") in ("idle", "expired"):
+    if session.get("ended") in (EndReason.IDLE, EndReason.EXPIRED):
         flash("Your session ended. Please sign in again.", "info")
     return redirect(url_for("auth.login", next=target))
 

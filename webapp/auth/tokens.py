@@ -23,6 +23,8 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
+from webapp.auth.failures import FailureReason
+
 #: Signature algorithms accepted for ID tokens: public-key ones only.
 ALLOWED_ALGORITHMS = (
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
@@ -34,7 +36,7 @@ LEEWAY = 60
 class InvalidIdToken(Exception):
     """The ID token must not be trusted; ``reason`` is the audit code."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: FailureReason) -> None:
         super().__init__(reason)
         self.reason = reason
 
@@ -68,6 +70,14 @@ def verify(
     return claims
 
 
+def _key_set(jwks: dict[str, Any]) -> KeySet:
+    """The provider's JWKS as keys; a document without a list of keys is refused."""
+    listed = jwks.get("keys")
+    if not isinstance(listed, list):
+        raise ValueError("the provider's key set lists no keys")
+    return KeySet.import_key_set({"keys": listed})
+
+
 def _verified_payload(
     raw: str, keys: Callable[[bool], dict[str, Any]], algorithms: Collection[str]
 ) -> dict[str, Any]:
@@ -75,38 +85,38 @@ def _verified_payload(
         obj = jws.extract_compact(raw.encode("ascii"))
         header = obj.headers()
     except (JoseError, ValueError, UnicodeError) as exc:
-        raise InvalidIdToken("malformed_token") from exc
+        raise InvalidIdToken(FailureReason.MALFORMED_TOKEN) from exc
     alg = header.get("alg")
-    if alg not in algorithms:
-        raise InvalidIdToken("disallowed_algorithm")
+    if not isinstance(alg, str) or alg not in algorithms:
+        raise InvalidIdToken(FailureReason.DISALLOWED_ALGORITHM)
     # Providers add header fields of their own; only the algorithm is restricted.
     registry = JWSRegistry(algorithms=[alg], strict_check_header=False)
     for refresh in (False, True):
         try:
-            key_set = KeySet.import_key_set(keys(refresh))
+            key_set = _key_set(keys(refresh))
             valid = jws.validate_compact(obj, key_set, registry=registry)
         except InvalidKeyIdError:
             if refresh:
-                raise InvalidIdToken("unknown_key") from None
+                raise InvalidIdToken(FailureReason.UNKNOWN_KEY) from None
             continue
         except (JoseError, ValueError) as exc:
-            raise InvalidIdToken("bad_signature") from exc
+            raise InvalidIdToken(FailureReason.BAD_SIGNATURE) from exc
         if not valid:
-            raise InvalidIdToken("bad_signature")
+            raise InvalidIdToken(FailureReason.BAD_SIGNATURE)
         break
     try:
         claims = json.loads(obj.payload)
     except ValueError as exc:
-        raise InvalidIdToken("malformed_token") from exc
+        raise InvalidIdToken(FailureReason.MALFORMED_TOKEN) from exc
     if not isinstance(claims, dict):
-        raise InvalidIdToken("malformed_token")
+        raise InvalidIdToken(FailureReason.MALFORMED_TOKEN)
     return claims
 
 
 def _number(claims: dict[str, Any], name: str) -> float:
     value = claims.get(name)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidIdToken("invalid_claims")
+        raise InvalidIdToken(FailureReason.INVALID_CLAIMS)
     return float(value)
 
 
@@ -114,29 +124,29 @@ def _check_claims(
     claims: dict[str, Any], *, issuer: str, client_id: str, nonce: str, now: float
 ) -> None:
     if claims.get("iss") != issuer:
-        raise InvalidIdToken("wrong_issuer")
+        raise InvalidIdToken(FailureReason.WRONG_ISSUER)
 
     audience = claims.get("aud")
     audiences = [audience] if isinstance(audience, str) else audience
     if not isinstance(audiences, list) or client_id not in audiences:
-        raise InvalidIdToken("wrong_audience")
+        raise InvalidIdToken(FailureReason.WRONG_AUDIENCE)
     azp = claims.get("azp")
     if (len(audiences) > 1 or azp is not None) and azp != client_id:
-        raise InvalidIdToken("wrong_audience")
+        raise InvalidIdToken(FailureReason.WRONG_AUDIENCE)
 
     if now > _number(claims, "exp") + LEEWAY:
-        raise InvalidIdToken("expired_token")
+        raise InvalidIdToken(FailureReason.EXPIRED_TOKEN)
     if _number(claims, "iat") > now + LEEWAY:
-        raise InvalidIdToken("invalid_claims")
+        raise InvalidIdToken(FailureReason.INVALID_CLAIMS)
     if "nbf" in claims and _number(claims, "nbf") > now + LEEWAY:
-        raise InvalidIdToken("invalid_claims")
+        raise InvalidIdToken(FailureReason.INVALID_CLAIMS)
 
     token_nonce = claims.get("nonce")
     if not isinstance(token_nonce, str) or not hmac.compare_digest(
         token_nonce.encode(), nonce.encode()
     ):
-        raise InvalidIdToken("nonce_mismatch")
+        raise InvalidIdToken(FailureReason.NONCE_MISMATCH)
 
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject or len(subject) > 255:
-        raise InvalidIdToken("invalid_claims")
+        raise InvalidIdToken(FailureReason.INVALID_CLAIMS)

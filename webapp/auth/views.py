@@ -17,9 +17,10 @@ from flask import (
 from flask_login import current_user
 
 from webapp.auth import flow, provider, services, sessions
-from webapp.auth.failures import failure_for
+from webapp.auth.failures import FailureReason, failure_for
 from webapp.auth.redirects import safe_next
 from webapp.extensions import db
+from webapp.models import EndReason
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -28,7 +29,7 @@ bp = Blueprint("auth", __name__)
 MAX_ID_TOKEN_HINT = 4096
 
 
-def _refuse(reason: str, identity_id: int | None = None):
+def _refuse(reason: FailureReason, identity_id: int | None = None):
     """Audit the refusal and show what to do next (nothing else was written)."""
     reference = services.record_failure(reason, identity_id)
     db.session.commit()
@@ -43,7 +44,7 @@ def login():
     requested = request.args.get("next")
     next_url = safe_next(requested)
     if requested and next_url is None:
-        return _refuse("unsafe_next")
+        return _refuse(FailureReason.UNSAFE_NEXT)
     if current_user.is_authenticated:
         return redirect(next_url or url_for("main.index"))
     try:
@@ -76,7 +77,7 @@ def callback():
 
 @bp.post("/logout")
 def logout():
-    ended = sessions.end_current("logout")
+    ended = sessions.end_current(EndReason.LOGOUT)
     target = None
     if ended is not None:
         services.record_sign_out(ended.identity_id)

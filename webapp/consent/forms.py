@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import FieldList, FormField, HiddenField, SelectField, StringField
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; stubs are 3.2
 from wtforms.validators import AnyOf, Length, Optional, ValidationError
 
-from webapp.domain import BOARDS, US_STATES, month_day_is_valid, npi_is_valid
+from webapp.boards import BOARDS
+from webapp.identifiers import US_STATES, month_day_is_valid, npi_is_valid
 
 MONTHS = ("January February March April May June July August September October November "
           "December").split()

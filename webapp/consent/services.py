@@ -10,14 +10,13 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from webapp import audit
-from webapp.db import utcnow
 from webapp.models import BoardCertification, ConsentEvent, ConsentSource, Learner, License
 from webapp.pars import outbox
 from webapp.pars.policy import Policy
 
 
 def set_consent(
-    session: Session, learner: Learner, granted: bool, *, source: str, policy: Policy,
+    session: Session, learner: Learner, granted: bool, *, source: ConsentSource, policy: Policy,
     actor: str, actor_identity_id: int | None = None, wording_version: str | None = None,
     note: str | None = None,
 ) -> ConsentEvent | None:
@@ -27,7 +26,7 @@ def set_consent(
     from an import: it is now the physician's own, and no later import may change it.
     """
     if learner.consent_granted is granted and (
-            learner.consent_source in ConsentSource.PERSONAL or source == ConsentSource.IMPORT):
+            learner.chose_personally or source is ConsentSource.IMPORT):
         return None
     event = ConsentEvent(learner_id=learner.id, granted=granted, source=source,
                          actor_identity_id=actor_identity_id, wording_version=wording_version,
@@ -35,7 +34,6 @@ def set_consent(
     session.add(event)
     learner.consent_granted = granted
     learner.consent_source = source
-    learner.consent_changed_at = utcnow()
     session.flush()
     audit.record("consent.granted" if granted else "consent.withdrawn", actor=actor,
                  subject_type="learner", subject_id=learner.id, session=session,
@@ -95,7 +93,6 @@ def update_identifiers(
         changed.append("board_certifications")
 
     if changed:
-        learner.identifiers_changed_at = utcnow()
         session.flush()
         audit.record("identifiers.updated", actor=actor, subject_type="learner",
                      subject_id=learner.id, session=session, fields=changed)
@@ -104,9 +101,12 @@ def update_identifiers(
     return IdentifierChange(tuple(changed))
 
 
-def source_words(source: str) -> str:
-    return {
-        ConsentSource.PHYSICIAN: "You, on this site",
-        ConsentSource.STAFF: "CME staff, on your behalf",
-        ConsentSource.IMPORT: "Imported from the learning system",
-    }.get(source, source)
+SOURCE_WORDS = {
+    ConsentSource.PHYSICIAN: "You, on this site",
+    ConsentSource.STAFF: "CME staff, on your behalf",
+    ConsentSource.IMPORT: "Imported from the learning system",
+}
+
+
+def source_words(source: ConsentSource) -> str:
+    return SOURCE_WORDS[source]

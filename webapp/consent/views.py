@@ -7,13 +7,14 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from webapp.auth.access import physician_required
+from webapp.boards import BOARDS
 from webapp.consent import services
 from webapp.consent.forms import SPARE_ROWS, IdentifiersForm, SharingForm
-from webapp.domain import BOARDS
-from webapp.extensions import db
+from webapp.dates import MonthDay
+from webapp.extensions import db, db_session
 from webapp.models import ConsentSource, Learner
 from webapp.pars import policy as pars_policy
-from webapp.transcript.views import physician_required
 
 bp = Blueprint("consent", __name__)
 
@@ -42,12 +43,13 @@ def _render(learner: Learner, identifiers: IdentifiersForm | None = None, status
         "consent/profile.html",
         learner=learner,
         shares=learner.shares(current_app.config["CONSENT_DEFAULT"]),
-        chosen=learner.consent_source in ConsentSource.PERSONAL,
+        chosen=learner.chose_personally,
         sharing=SharingForm(),
         identifiers=identifiers or _identifiers_form(learner),
         history=list(reversed(learner.consent_events)),
         source_words=services.source_words,
         boards=BOARDS,
+        year_close=MonthDay.parse(current_app.config["PARS_YEAR_CLOSE"]),
     ), status
 
 
@@ -72,7 +74,7 @@ def sharing():
                                form=SharingForm(formdata=None, share="no", confirmed="yes"),
                                boards=BOARDS)
     event = services.set_consent(
-        db.session, learner, granted, source=ConsentSource.PHYSICIAN, actor=current_user.actor,
+        db_session(), learner, granted, source=ConsentSource.PHYSICIAN, actor=current_user.actor,
         policy=pars_policy.from_app(),
         actor_identity_id=current_user.identity.id,
         wording_version=current_app.config["CONSENT_WORDING_VERSION"],
@@ -98,7 +100,7 @@ def identifiers():
         flash("Nothing was saved: please correct the fields marked below.", "error")
         return _render(learner, form, 422)
     change = services.update_identifiers(
-        db.session, learner, npi=form.npi.data or None, birth_month_day=form.birth_month_day,
+        db_session(), learner, npi=form.npi.data or None, birth_month_day=form.birth_month_day,
         licenses=form.license_pairs(), boards=form.board_pairs(), actor=current_user.actor,
         policy=pars_policy.from_app(),
     )

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from webapp.credits import demo
 from webapp.credits.importer import ImportRejected, ImportSummary, import_credits
-from webapp.extensions import db
+from webapp.extensions import db, db_session
 from webapp.models import Learner
 from webapp.pars import outbox
 from webapp.pars import policy as pars_policy
@@ -37,7 +37,7 @@ def run_import(path: Path, actor: str) -> ImportSummary:
         # The merge bar's length is known only after checking; an estimate from size is fine.
         try:
             return import_credits(
-                db.session, stream, policy=pars_policy.from_app(), actor=actor,
+                db_session(), stream, policy=pars_policy.from_app(), actor=actor,
                 source_name=path.name,
                 read_progress=read_progress,
             )
@@ -98,7 +98,7 @@ def load_command(if_empty: bool, seed: int) -> None:
         summary = run_import(path, actor="demo")
         click.echo(f"demo data: {summary.line()}")
         # Put what should go to PARS in the outbox, as the engine's first run would.
-        planned = outbox.plan(db.session, pars_policy.from_app())
+        planned = outbox.plan(db_session(), pars_policy.from_app())
         db.session.commit()
         click.echo(f"outbox: {planned.queued} queued, {planned.waiting} waiting for consent "
                    "or identifiers")

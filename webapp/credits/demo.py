@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from webapp.credits.validation import COLUMNS
-from webapp.domain import npi_with_check_digit
+from webapp.identifiers import npi_with_check_digit
 
 FIRST = ("Avery Blake Casey Devon Emerson Finley Harper Jules Kendall Logan Marlowe Noor Oakley "
          "Parker Quinn Reese Rowan Sage Tatum Umar Vesna Wren Yusuf Zara Ilse Tomas Mireille "

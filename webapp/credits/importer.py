@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from sqlalchemy import delete, distinct, func, insert, select, tuple_
+from sqlalchemy import Row, delete, distinct, func, insert, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from webapp import audit
@@ -53,6 +53,9 @@ MERGE_CHUNK = 500
 MAX_REPORTED_ERRORS = 5000
 
 Progress = Callable[[int], None]
+#: A staged row as the merge reads it back: a plain ``import_rows`` row with the
+#: columns of ``ImportRow`` as attributes, not an ORM object.
+StagedRow = Row
 
 
 class ImportRejected(Exception):
@@ -273,7 +276,7 @@ def _merge(session: Session, key: str, summary: ImportSummary, progress: Progres
         .execution_options(yield_per=2000)
     )
     merger = _Merger(session, summary, policy)
-    chunk: list[Any] = []
+    chunk: list[StagedRow] = []
     for row in rows:
         if len(chunk) >= MERGE_CHUNK and _completion_key(chunk[-1]) != _completion_key(row):
             merger.merge(chunk)
@@ -319,7 +322,7 @@ def _merge_activities(session: Session, key: str, summary: ImportSummary) -> Non
         session.expunge_all()
 
 
-def _completion_key(row: ImportRow) -> tuple[str, str, dt.date]:
+def _completion_key(row: StagedRow) -> tuple[str, str, dt.date]:
     return (row.learner_id, row.activity_id, row.completion_date)
 
 
@@ -337,7 +340,7 @@ class _Merger:
         #: Existing learners whose name or identifiers changed in this chunk.
         self.matching_changed: list[Learner] = []
 
-    def merge(self, rows: list[ImportRow]) -> None:
+    def merge(self, rows: list[StagedRow]) -> None:
         session = self.session
         learners = self._learners(rows)
         activities = self._activities(rows)
@@ -360,7 +363,7 @@ class _Merger:
                               Completion.completion_date).in_(list(keys)))
             ).scalars()
         }
-        group: list[ImportRow] = []
+        group: list[StagedRow] = []
         for row in rows:
             if group and _completion_key(group[-1]) != _completion_key(row):
                 self._completion(group, learners, activities, existing)
@@ -373,7 +376,7 @@ class _Merger:
         # outer query still yields are loaded afresh, not from this map.
         session.expunge_all()
 
-    def _learners(self, rows: list[ImportRow]) -> dict[str, Learner]:
+    def _learners(self, rows: list[StagedRow]) -> dict[str, Learner]:
         ids = {r.learner_id for r in rows}
         found = {
             lr.source_id: lr
@@ -395,17 +398,17 @@ class _Merger:
                 self.summary.learners_created += 1
             elif first_time and self._update_learner(learner, row):
                 self.summary.learners_updated += 1
-                learner.identifiers_changed_at = self.now
                 self.matching_changed.append(learner)
             if self._identifiers(learner, row) and learner.id is not None \
                     and learner not in self.matching_changed:
                 self.matching_changed.append(learner)
-            if first_time and self._consent_applies(learner, row.consent):
+            if first_time and row.consent is not None \
+                    and self._consent_applies(learner, row.consent):
                 self.consent_changes.append((learner, row.consent))
         return found
 
     @staticmethod
-    def _update_learner(learner: Learner, row: ImportRow) -> bool:
+    def _update_learner(learner: Learner, row: StagedRow) -> bool:
         changed = False
         for attr in ("first_name", "last_name", "email", "degree"):
             if getattr(learner, attr) != getattr(row, attr):
@@ -413,7 +416,7 @@ class _Merger:
                 changed = True
         return changed
 
-    def _identifiers(self, learner: Learner, row: ImportRow) -> bool:
+    def _identifiers(self, learner: Learner, row: StagedRow) -> bool:
         """Fill in identifiers the portal lacks; never overwrite what is there
         (the physician may have corrected it in the portal)."""
         changed = False
@@ -438,28 +441,25 @@ class _Merger:
             elif row.board_id and not cert.board_id:
                 cert.board_id = row.board_id
                 changed = True
-        if changed:
-            learner.identifiers_changed_at = self.now
         return changed
 
     @staticmethod
-    def _consent_applies(learner: Learner, granted: bool | None) -> bool:
+    def _consent_applies(learner: Learner, granted: bool) -> bool:
         """An import's consent counts only for learners who never chose in the portal."""
-        if granted is None or learner.consent_source in ConsentSource.PERSONAL:
+        if learner.chose_personally:
             return False
         return learner.consent_granted != granted
 
     def _consent(self, learner: Learner, granted: bool) -> None:
         learner.consent_granted = granted
         learner.consent_source = ConsentSource.IMPORT
-        learner.consent_changed_at = self.now
         self.session.add(ConsentEvent(learner_id=learner.id, granted=granted,
                                       source=ConsentSource.IMPORT))
         audit.record("consent.granted" if granted else "consent.withdrawn", actor="import",
                      subject_type="learner", subject_id=learner.id, session=self.session,
                      source=ConsentSource.IMPORT)
 
-    def _activities(self, rows: list[ImportRow]) -> dict[str, Activity]:
+    def _activities(self, rows: list[StagedRow]) -> dict[str, Activity]:
         ids = {r.activity_id for r in rows}
         return {
             a.source_id: a
@@ -469,7 +469,7 @@ class _Merger:
         }
 
     def _completion(
-        self, group: list[ImportRow], learners: dict[str, Learner],
+        self, group: list[StagedRow], learners: dict[str, Learner],
         activities: dict[str, Activity], existing: dict[tuple[int, int, dt.date], Completion],
     ) -> None:
         first = group[0]

@@ -1,4 +1,4 @@
-"""Checks for one row of the credit import file (``credit-import-format.md``).
+"""Checks for one row of the credit import file (its columns: README, "Credit import").
 
 Messages name the column and the rule, never the value of a personal
 identifier, because they end up on terminals and in tickets.
@@ -14,7 +14,9 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
-from webapp.domain import BOARDS, US_STATES, month_day_is_valid, npi_is_valid, parse_credit
+from webapp.boards import BOARDS
+from webapp.cme_credit import parse_credit
+from webapp.identifiers import US_STATES, month_day_is_valid, npi_is_valid
 
 REQUIRED = (
     "learner_id", "first_name", "last_name", "email", "degree",

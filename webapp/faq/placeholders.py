@@ -10,12 +10,13 @@ can never be read as markdown or HTML (an ``_`` in an e-mail address stays an
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
 from typing import Any
+
+from webapp.dates import MonthDay, readable_date
 
 #: ``{{ name }}`` with optional spaces inside the braces.
 TOKEN_RE = re.compile(r"\{\{\s*([A-Za-z0-9_.-]*)\s*\}\}")
@@ -24,21 +25,6 @@ _STRAY_RE = re.compile(r"\{\{|\}\}")
 #: Marker that survives markdown untouched (letters and digits only, no markdown meaning).
 _MARKER = "zqfaqph{}qz"
 _MARKER_RE = re.compile(r"zqfaqph(\d+)qz")
-
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
-
-
-def readable_date(day: dt.date) -> str:
-    """``July 1, 2023``: spelled out, independent of the server's locale."""
-    return f"{_MONTHS[day.month - 1]} {day.day}, {day.year}"
-
-
-def readable_month_day(month_day: str) -> str:
-    """``03-31`` as ``March 31``."""
-    month, day = (int(part) for part in month_day.split("-"))
-    return f"{_MONTHS[month - 1]} {day}"
-
 
 @dataclass(frozen=True)
 class Value:
@@ -65,7 +51,7 @@ def values_from_config(config: Mapping[str, Any]) -> dict[str, Value]:
         "support_email": email,
         "support_phone": phone or "the number on our contact page",
         "board_reporting_days": str(config["BOARD_REPORTING_DAYS"]),
-        "pars_year_close": readable_month_day(config["PARS_YEAR_CLOSE"]),
+        "pars_year_close": MonthDay.parse(config["PARS_YEAR_CLOSE"]).readable(),
     }
     values = {name: Value(text, escape(text)) for name, text in plain.items()}
     values["support_contact"] = Value(contact_text, contact_html)

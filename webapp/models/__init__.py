@@ -1,7 +1,7 @@
 """All mapped classes, importable from one place."""
 
-from webapp.models.audit import AuditEvent, ImportRow
-from webapp.models.auth import Identity, UserSession
+from webapp.models.audit import AuditEvent
+from webapp.models.auth import EndReason, Identity, UserSession
 from webapp.models.catalog import Activity, BoardCredit, Completion
 from webapp.models.delivery import (
     GONE,
@@ -27,6 +27,7 @@ from webapp.models.delivery import (
     StateClass,
 )
 from webapp.models.people import BoardCertification, ConsentEvent, ConsentSource, Learner, License
+from webapp.models.staging import ImportRow
 from webapp.models.support import RequestKind, RequestState, SupportRequest
 
 __all__ = [
@@ -34,7 +35,7 @@ __all__ = [
     "Action", "BoardDecision", "EventKind", "RunKind", "RunOutcome", "StateClass", "Activity",
     "AuditEvent", "Batch", "BatchKind",
     "BatchState", "BoardCertification", "BoardCredit", "BoardStatus", "Completion",
-    "ConsentEvent", "ConsentSource", "Delivery", "DeliveryEvent", "DeliveryState", "EngineRun",
-    "Identity", "ImportRow", "Learner", "License", "RequestKind", "RequestState", "SupportRequest",
-    "UserSession",
+    "ConsentEvent", "ConsentSource", "Delivery", "DeliveryEvent", "DeliveryState", "EndReason",
+    "EngineRun", "Identity", "ImportRow", "Learner", "License", "RequestKind", "RequestState",
+    "SupportRequest", "UserSession",
 ]

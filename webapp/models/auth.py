@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.db import Base, intpk, str255, timestamp
+from webapp.db import Base, intpk, str255, string_enum, timestamp
 
 if TYPE_CHECKING:
     from webapp.models.people import Learner
+
+
+class EndReason(enum.StrEnum):
+    """Why a signed-in session ended."""
+
+    LOGOUT = "logout"
+    #: A new sign-in in the same browser.
+    REPLACED = "replaced"
+    IDLE = "idle"
+    EXPIRED = "expired"
+    #: Staff turned off sign-in through the identity.
+    DISABLED = "disabled"
 
 
 class Identity(Base):
@@ -50,8 +63,7 @@ class UserSession(Base):
     created_at: Mapped[timestamp]
     last_seen_at: Mapped[timestamp]
     ended_at: Mapped[dt.datetime | None]
-    #: ``logout``, ``idle``, ``expired``, ``disabled``.
-    end_reason: Mapped[str | None] = mapped_column(String(32))
+    end_reason: Mapped[EndReason | None] = mapped_column(string_enum(EndReason, length=32))
     #: The provider's ID token, kept to end the session there too.
     id_token_hint: Mapped[str | None] = mapped_column(String(4096))
 

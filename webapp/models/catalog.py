@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
@@ -31,10 +30,6 @@ class Activity(Base):
     updated_at: Mapped[timestamp] = mapped_column(onupdate=utcnow)
 
     completions: Mapped[list[Completion]] = relationship(back_populates="activity")
-
-    @property
-    def registered(self) -> bool:
-        return self.accme_activity_id is not None
 
 
 class Completion(Base):
@@ -71,9 +66,6 @@ class Completion(Base):
     @property
     def boards(self) -> list[str]:
         return sorted({line.board for line in self.board_credits})
-
-    def board_total(self, board: str) -> Decimal:
-        return sum((b.credits for b in self.board_credits if b.board == board), Decimal(0))
 
 
 class BoardCredit(Base):

@@ -2,29 +2,40 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import enum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.db import Base, intpk, str64, str255, timestamp, utcnow
-from webapp.domain import is_physician
+from webapp.db import Base, intpk, str64, str255, string_enum, timestamp, utcnow
 
 if TYPE_CHECKING:
     from webapp.models.auth import Identity
     from webapp.models.catalog import Completion
 
 
-class ConsentSource:
+#: Credentials reported to PARS; every other degree is a non-physician learner.
+PHYSICIAN_DEGREES = frozenset({"MD", "DO"})
+
+
+def is_physician(degree: str) -> bool:
+    return degree.strip().upper() in PHYSICIAN_DEGREES
+
+
+class ConsentSource(enum.StrEnum):
     """Who recorded a consent decision."""
 
     PHYSICIAN = "physician"
+    #: Staff, on the physician's behalf.
     STAFF = "staff"
+    #: The provider's learning system, through a credit import.
     IMPORT = "import"
 
-    #: Sources that speak for the physician; an import never overrides them.
-    PERSONAL = frozenset({PHYSICIAN, STAFF})
+    @property
+    def personal(self) -> bool:
+        """Speaks for the physician: an import never overrides it."""
+        return self is not ConsentSource.IMPORT
 
 
 class Learner(Base):
@@ -46,11 +57,8 @@ class Learner(Base):
     birth_month_day: Mapped[str | None] = mapped_column(String(5))
     #: The current sharing permission; None until anyone chose (the configured default applies).
     consent_granted: Mapped[bool | None]
-    #: ``ConsentSource`` of the current value.
-    consent_source: Mapped[str | None] = mapped_column(String(16))
-    consent_changed_at: Mapped[dt.datetime | None]
-    #: Last change to anything PARS or a board matches on; the engine re-queues on it.
-    identifiers_changed_at: Mapped[dt.datetime | None]
+    #: Who recorded the current value.
+    consent_source: Mapped[ConsentSource | None] = mapped_column(string_enum(ConsentSource))
     created_at: Mapped[timestamp]
     updated_at: Mapped[timestamp] = mapped_column(onupdate=utcnow)
 
@@ -73,6 +81,11 @@ class Learner(Base):
     @property
     def is_physician(self) -> bool:
         return is_physician(self.degree)
+
+    @property
+    def chose_personally(self) -> bool:
+        """The current sharing value is the physician's own (or staff's on their behalf)."""
+        return self.consent_source is not None and self.consent_source.personal
 
     def shares(self, default: bool) -> bool:
         """Whether credit may be sent, with ``default`` for learners who never chose."""
@@ -111,7 +124,7 @@ class BoardCertification(Base):
 
     id: Mapped[intpk]
     learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
-    #: One of ``webapp.domain.BOARDS``.
+    #: One of ``webapp.boards.BOARDS``.
     board: Mapped[str] = mapped_column(String(8))
     #: The physician's ID with the board; ABS accepts records without one.
     board_id: Mapped[str | None] = mapped_column(String(64))
@@ -128,8 +141,7 @@ class ConsentEvent(Base):
     id: Mapped[intpk]
     learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id"), index=True)
     granted: Mapped[bool]
-    #: ``ConsentSource``: the physician, staff on their behalf, or an import.
-    source: Mapped[str] = mapped_column(String(16))
+    source: Mapped[ConsentSource] = mapped_column(string_enum(ConsentSource))
     #: The signed-in identity that made the change; None for imports and commands.
     actor_identity_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id"))
     #: Version of the permission text the physician agreed to or withdrew.

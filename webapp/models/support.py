@@ -6,10 +6,10 @@ import datetime as dt
 import enum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Enum, ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.db import Base, intpk, timestamp
+from webapp.db import Base, intpk, string_enum, timestamp
 
 if TYPE_CHECKING:
     from webapp.models.catalog import Completion
@@ -35,12 +35,10 @@ class SupportRequest(Base):
     learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id"), index=True)
     #: The credit it is about, for reports of a wrong credit.
     completion_id: Mapped[int | None] = mapped_column(ForeignKey("completions.id"))
-    kind: Mapped[RequestKind] = mapped_column(
-        Enum(RequestKind, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]))
+    kind: Mapped[RequestKind] = mapped_column(string_enum(RequestKind))
     message: Mapped[str] = mapped_column(Text)
     state: Mapped[RequestState] = mapped_column(
-        Enum(RequestState, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
-        default=RequestState.OPEN, index=True)
+        string_enum(RequestState), default=RequestState.OPEN, index=True)
     created_at: Mapped[timestamp]
     answer: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[dt.datetime | None]

@@ -13,7 +13,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from webapp.extensions import db
+from webapp.extensions import db, db_session
 from webapp.pars import engine as engine_module
 from webapp.pars import excel
 from webapp.pars.report import status as status_report
@@ -96,7 +96,7 @@ def sync_command() -> None:
 @with_appcontext
 def status_command() -> None:
     """Counts by state, records past or near their deadline, and the last runs."""
-    report = status_report(db.session)
+    report = status_report(db_session())
     for line in report.lines():
         click.echo(line)
 
@@ -125,7 +125,7 @@ def export_command(out: Path) -> None:
 def confirm_batch_command(batch_id: int) -> None:
     """Record that staff uploaded Excel batch BATCH_ID to PARS."""
     try:
-        result = excel.confirm_batch(db.session, batch_id, actor="cli",
+        result = excel.confirm_batch(db_session(), batch_id, actor="cli",
                                      consent_default=current_app.config["CONSENT_DEFAULT"])
     except excel.ExportRefused as exc:
         db.session.rollback()
@@ -143,7 +143,7 @@ def confirm_batch_command(batch_id: int) -> None:
 def cancel_batch_command(batch_id: int) -> None:
     """Cancel Excel batch BATCH_ID (not uploaded); its records go back to the queue."""
     try:
-        count = excel.cancel_batch(db.session, batch_id, actor="cli")
+        count = excel.cancel_batch(db_session(), batch_id, actor="cli")
     except excel.ExportRefused as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None

@@ -33,7 +33,7 @@ from requests.adapters import HTTPAdapter
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
-from webapp.domain import AMA_CREDIT_TYPE
+from webapp.cme_credit import AMA_CREDIT_TYPE
 from webapp.pars.settings import Settings
 
 log = logging.getLogger(__name__)

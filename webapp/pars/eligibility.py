@@ -13,8 +13,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func
 
-from webapp.domain import BOARD_ID_OPTIONAL, PHYSICIAN_DEGREES
+from webapp.boards import BOARD_ID_OPTIONAL
+from webapp.dates import MonthDay
 from webapp.models import Activity, Completion, Learner
+from webapp.models.people import PHYSICIAN_DEGREES
 
 
 class Blocker(enum.StrEnum):
@@ -40,7 +42,8 @@ MISSING_IDENTIFIER = frozenset({Blocker.MISSING_BIRTH_DATE, Blocker.MISSING_LICE
 @dataclass(frozen=True)
 class Rules:
     reporting_start: dt.date
-    year_close_month_day: str  # "MM-DD"
+    #: The day PARS closes the previous year's learner data.
+    year_close: MonthDay
     board_days: int
     consent_default: bool
     today: dt.date
@@ -49,7 +52,7 @@ class Rules:
     def from_config(cls, config: Any, today: dt.date | None = None) -> Rules:
         return cls(
             reporting_start=config["REPORTING_START_DATE"],
-            year_close_month_day=config["PARS_YEAR_CLOSE"],
+            year_close=MonthDay.parse(config["PARS_YEAR_CLOSE"]),
             board_days=config["BOARD_REPORTING_DAYS"],
             consent_default=config["CONSENT_DEFAULT"],
             today=today or dt.date.today(),
@@ -57,13 +60,11 @@ class Rules:
 
     def year_closes(self, completion_date: dt.date) -> dt.date:
         """The last day PARS accepts learner data for the year of ``completion_date``."""
-        month, day = (int(p) for p in self.year_close_month_day.split("-"))
-        return dt.date(completion_date.year + 1, month, day)
+        return self.year_close.on(completion_date.year + 1)
 
     def open_from(self) -> dt.date:
         """The earliest completion date whose PARS reporting year is still open today."""
-        month, day = (int(p) for p in self.year_close_month_day.split("-"))
-        last_year_open = self.today <= dt.date(self.today.year, month, day)
+        last_year_open = self.today <= self.year_close.on(self.today.year)
         return dt.date(self.today.year - 1 if last_year_open else self.today.year, 1, 1)
 
     def board_deadline(self, completion_date: dt.date) -> dt.date:

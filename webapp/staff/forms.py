@@ -1,9 +1,9 @@
-"""Staff forms: consent recorded on a physician's behalf, and notes on actions."""
+"""Staff forms: consent recorded on a physician's behalf, and what resolved a record."""
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField, TextAreaField
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; stubs are 3.2
+from wtforms.validators import DataRequired, Length
 
 
 class StaffConsentForm(FlaskForm):
@@ -14,10 +14,6 @@ class StaffConsentForm(FlaskForm):
     note = TextAreaField("How the decision reached you", validators=[
         DataRequired(message="Say how you received it, e.g. 'signed form of 3 May'."),
         Length(max=1000)])
-
-
-class NoteForm(FlaskForm):
-    note = TextAreaField("Note", validators=[Optional(), Length(max=2000)])
 
 
 class ResolveForm(FlaskForm):

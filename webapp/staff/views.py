@@ -7,7 +7,6 @@ physician and every action is written to the audit log.
 from __future__ import annotations
 
 import datetime as dt
-from functools import wraps
 from pathlib import Path
 
 from flask import (
@@ -21,11 +20,12 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from webapp import audit
+from webapp.auth.access import staff_required
 from webapp.consent import services as consent_services
-from webapp.extensions import db
+from webapp.extensions import db, db_session
 from webapp.models import Batch, ConsentSource, Delivery, Learner, RequestState, SupportRequest
 from webapp.pars import excel, outbox
 from webapp.pars import policy as pars_policy
@@ -39,17 +39,6 @@ from webapp.transcript import services as transcript_services
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 
-def staff_required(view):
-    @wraps(view)
-    @login_required
-    def wrapper(*args, **kwargs):
-        if not current_user.is_staff:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapper
-
-
 def _page() -> int:
     return request.args.get("page", 1, type=int) or 1
 
@@ -60,12 +49,12 @@ def dashboard():
     today = dt.date.today()
     return render_template(
         "staff/dashboard.html",
-        counts=services.counts_by_state(db.session),
-        deadlines=services.board_deadlines(db.session, today, _page()),
-        year_end=services.year_end(db.session, today, pars_policy.from_app(today).rules),
-        runs=services.last_runs(db.session),
-        open_requests=services.open_requests_count(db.session),
-        attention=services.needs_attention(db.session, 1).total,
+        counts=services.counts_by_state(db_session()),
+        deadlines=services.board_deadlines(db_session(), today, _page()),
+        year_end=services.year_end(db_session(), today, pars_policy.from_app(today).rules),
+        runs=services.last_runs(db_session()),
+        open_requests=services.open_requests_count(db_session()),
+        attention=services.needs_attention(db_session(), 1).total,
         state_labels=services.STATE_LABELS,
         today=today,
     )
@@ -75,8 +64,8 @@ def dashboard():
 @staff_required
 def attention():
     return render_template("staff/attention.html",
-                           page=services.needs_attention(db.session, _page()),
-                           boards=services.board_rejections(db.session,
+                           page=services.needs_attention(db_session(), _page()),
+                           boards=services.board_rejections(db_session(),
                                                             request.args.get("bpage", 1, type=int)))
 
 
@@ -96,13 +85,13 @@ def delivery_action(delivery_id: int, action: str):
             form = ResolveForm()
             if not form.validate():
                 raise outbox.ActionRefused("write what was done before marking it resolved")
-            outbox.resolve(db.session, delivery, current_user.actor, form.note.data)
+            outbox.resolve(db_session(), delivery, current_user.actor, form.note.data or "")
         elif action == "retry":
-            outbox.retry(db.session, delivery, current_user.actor, pars_policy.from_app())
+            outbox.retry(db_session(), delivery, current_user.actor, pars_policy.from_app())
         elif action == "hold":
-            outbox.hold(db.session, delivery, current_user.actor)
+            outbox.hold(db_session(), delivery, current_user.actor)
         else:
-            outbox.release(db.session, delivery, current_user.actor)
+            outbox.release(db_session(), delivery, current_user.actor)
     except outbox.ActionRefused as refused:
         db.session.rollback()
         flash(f"Not done: {refused}.", "error")
@@ -117,7 +106,7 @@ def delivery_action(delivery_id: int, action: str):
 @bp.get("/batches")
 @staff_required
 def batches():
-    return render_template("staff/batches.html", page=services.batches(db.session, _page()))
+    return render_template("staff/batches.html", page=services.batches(db_session(), _page()))
 
 
 @bp.post("/batches")
@@ -165,7 +154,7 @@ def batch_action(batch_id: int, action: str):
         abort(404)
     try:
         if action == "confirm":
-            result = excel.confirm_batch(db.session, batch_id, current_user.actor,
+            result = excel.confirm_batch(db_session(), batch_id, current_user.actor,
                                          consent_default=current_app.config["CONSENT_DEFAULT"])
             message = f"Batch {batch_id}: {result.records} record(s) recorded as sent to PARS."
             if result.withdrawn_consent:
@@ -173,7 +162,7 @@ def batch_action(batch_id: int, action: str):
                             "withdrew permission after the file was written: remove them in "
                             "PARS.")
         else:
-            count = excel.cancel_batch(db.session, batch_id, current_user.actor)
+            count = excel.cancel_batch(db_session(), batch_id, current_user.actor)
             message = f"Batch {batch_id} cancelled: {count} record(s) are queued again."
     except excel.ExportRefused as refused:
         db.session.rollback()
@@ -191,7 +180,7 @@ def batch_action(batch_id: int, action: str):
 @staff_required
 def physicians():
     q = request.args.get("q", "")
-    page = services.find_physicians(db.session, q, _page())
+    page = services.find_physicians(db_session(), q, _page())
     if q:
         # Searches can name a person; the log keeps only that a search happened and its size.
         audit.record("staff.physician_search", actor=current_user.actor, results=page.total)
@@ -211,7 +200,7 @@ def _learner_or_404(learner_id: int) -> Learner:
 def physician(learner_id: int):
     learner = _learner_or_404(learner_id)
     transcript = transcript_services.build(
-        db.session, learner.id, pars_policy.from_app().rules,
+        db_session(), learner.id, pars_policy.from_app().rules,
         frequency=current_app.config["SUBMISSION_FREQUENCY"])
     audit.record("staff.physician_viewed", actor=current_user.actor, subject_type="learner",
                  subject_id=learner.id)
@@ -222,17 +211,17 @@ def physician(learner_id: int):
         shares=learner.shares(current_app.config["CONSENT_DEFAULT"]),
         history=list(reversed(learner.consent_events)),
         source_words=consent_services.source_words,
-        requests=support_services.for_learner(db.session, learner.id),
+        requests=support_services.for_learner(db_session(), learner.id),
     )
 
 
 @bp.get("/physicians/<int:learner_id>/credits/<int:completion_id>")
 @staff_required
 def physician_credit(learner_id: int, completion_id: int):
-    completion = transcript_services.find_credit(db.session, learner_id, completion_id)
+    completion = transcript_services.find_credit(db_session(), learner_id, completion_id)
     if completion is None:
         abort(404)
-    learner = transcript_services.load_learner(db.session, learner_id)
+    learner = transcript_services.load_learner(db_session(), learner_id)
     row = transcript_services.credit_row(completion, learner, pars_policy.from_app().rules,
                                          current_app.config["SUBMISSION_FREQUENCY"])
     audit.record("staff.credit_viewed", actor=current_user.actor, subject_type="completion",
@@ -253,7 +242,7 @@ def record_consent(learner_id: int):
                 flash(error, "error")
         return redirect(url_for(".physician", learner_id=learner.id) + "#consent")
     event = consent_services.set_consent(
-        db.session, learner, form.granted.data == "yes", source=ConsentSource.STAFF,
+        db_session(), learner, form.granted.data == "yes", source=ConsentSource.STAFF,
         policy=pars_policy.from_app(),
         actor=current_user.actor, actor_identity_id=current_user.identity.id,
         wording_version=current_app.config["CONSENT_WORDING_VERSION"], note=form.note.data,
@@ -269,7 +258,7 @@ def record_consent(learner_id: int):
 def requests_queue():
     state = RequestState.ANSWERED if request.args.get("state") == "answered" else RequestState.OPEN
     return render_template("staff/requests.html", state=state,
-                           page=services.support_queue(db.session, state, _page()))
+                           page=services.support_queue(db_session(), state, _page()))
 
 
 @bp.route("/requests/<int:request_id>", methods=["GET", "POST"])
@@ -283,7 +272,7 @@ def support_request(request_id: int):
         flash(f"{item.reference} was answered already; the answer stands.", "error")
         return redirect(url_for(".support_request", request_id=item.id))
     if form.validate_on_submit():
-        support_services.answer_request(db.session, item, answer=form.answer.data,
+        support_services.answer_request(db_session(), item, answer=form.answer.data or "",
                                         identity_id=current_user.identity.id,
                                         actor=current_user.actor)
         db.session.commit()

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from webapp.extensions import db
+from webapp.auth.access import physician_required
+from webapp.extensions import db, db_session
 from webapp.models import Completion, RequestKind
 from webapp.support import services
 from webapp.support.forms import ReportForm
-from webapp.transcript.views import physician_required
 
 bp = Blueprint("support", __name__)
 
@@ -34,7 +34,7 @@ def index():
     completion = _own_completion(form.completion_id.data)
     if form.validate_on_submit():
         opened = services.open_request(
-            db.session, learner_id=current_user.learner_id, kind=RequestKind(form.kind.data),
+            db_session(), learner_id=current_user.learner_id, kind=RequestKind(form.kind.data),
             message=form.message.data, completion_id=completion.id if completion else None,
             actor=current_user.actor,
         )
@@ -44,5 +44,5 @@ def index():
         return redirect(url_for(".index"))
     status = 422 if form.errors else 200
     return render_template("support/index.html", form=form, completion=completion,
-                           requests=services.for_learner(db.session, current_user.learner_id)
+                           requests=services.for_learner(db_session(), current_user.learner_id)
                            ), status

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from webapp.domain import AMA_CREDIT_TYPE
+from webapp.cme_credit import AMA_CREDIT_TYPE
 from webapp.models import Completion
 from webapp.transcript.services import CreditRow, Transcript
 
@@ -170,21 +170,6 @@ class TimelineEntry:
         return dt.datetime.combine(self.at, dt.time.min, tzinfo=dt.UTC)
 
 
-_EVENT_WORDS = {
-    "queued": "Queued for PARS",
-    "sent": "Sent to PARS",
-    "accepted": "Accepted by PARS",
-    "rejected": "Rejected by PARS",
-    "unknown": "No clear answer from PARS; checking before any resend",
-    "exported": "Added to an upload file for PARS",
-    "confirmed": "Upload to PARS confirmed by CME staff",
-    "removed": "Removed from PARS",
-    "held": "Put on hold by CME staff",
-    "released": "Released from hold",
-    "failed": "Delivery failed after several tries; CME staff alerted",
-}
-
-
 def timeline(completion: Completion) -> list[TimelineEntry]:
     entries = [
         TimelineEntry(completion.completion_date, f"Completed “{completion.activity.title}”"),
@@ -193,7 +178,8 @@ def timeline(completion: Completion) -> list[TimelineEntry]:
     for delivery in completion.deliveries:
         what = "Correction: removal of the earlier record" if delivery.action == "delete" else ""
         for event in delivery.events:
-            words = event.detail or _EVENT_WORDS.get(event.kind, event.kind.replace("_", " "))
+            # Every event is written with its words; the kind stands in should one lack them.
+            words = event.detail or event.kind.replace("_", " ")
             entries.append(TimelineEntry(event.at, f"{what}: {words}" if what else words))
         for decision in delivery.board_statuses:
             if decision.status in ("accepted", "rejected"):

@@ -2,10 +2,10 @@
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; stubs are 3.2
 from wtforms.validators import Optional, ValidationError
 
-from webapp.domain import BOARDS
+from webapp.boards import BOARDS
 
 
 class FilterForm(FlaskForm):

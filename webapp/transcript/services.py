@@ -15,7 +15,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from webapp.domain import BOARDS
+from webapp.boards import BOARDS
 from webapp.models import (
     Action,
     BoardDecision,

@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import Blueprint, Response, abort, current_app, render_template, request
-from flask_login import current_user, login_required
+from flask_login import current_user
 
-from webapp.extensions import db
+from webapp.auth.access import physician_required
+from webapp.extensions import db_session
 from webapp.pars import policy as pars_policy
 from webapp.transcript import documents, services
 from webapp.transcript.forms import FilterForm
 
 bp = Blueprint("transcript", __name__)
-
-
-def physician_required(view):
-    """Signed in, and as a learner: staff accounts without a transcript get a clear page."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(*args, **kwargs):
-        if current_user.learner_id is None:
-            return render_template("transcript/no_learner.html"), 403
-        return view(*args, **kwargs)
-
-    return wrapper
 
 
 def _filters() -> tuple[FilterForm, services.Filters]:
@@ -38,7 +24,7 @@ def _filters() -> tuple[FilterForm, services.Filters]:
 
 def _transcript(filters: services.Filters) -> services.Transcript:
     return services.build(
-        db.session, current_user.learner_id, pars_policy.from_app().rules, filters,
+        db_session(), current_user.learner_id, pars_policy.from_app().rules, filters,
         frequency=current_app.config["SUBMISSION_FREQUENCY"],
     )
 
@@ -55,10 +41,10 @@ def index():
 @bp.get("/transcript/credits/<int:completion_id>")
 @physician_required
 def detail(completion_id: int):
-    completion = services.find_credit(db.session, current_user.learner_id, completion_id)
+    completion = services.find_credit(db_session(), current_user.learner_id, completion_id)
     if completion is None:
         abort(404)  # another physician's credit looks exactly like a missing one
-    learner = services.load_learner(db.session, current_user.learner_id)
+    learner = services.load_learner(db_session(), current_user.learner_id)
     row = services.credit_row(completion, learner, pars_policy.from_app().rules,
                               current_app.config["SUBMISSION_FREQUENCY"])
     return render_template("transcript/detail.html", row=row,

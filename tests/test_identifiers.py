@@ -1,8 +1,6 @@
-from decimal import Decimal
-
 import pytest
 
-from webapp.domain import month_day_is_valid, npi_is_valid, npi_with_check_digit, parse_credit
+from webapp.identifiers import month_day_is_valid, npi_is_valid, npi_with_check_digit
 
 
 @pytest.mark.parametrize("npi", ["1234567893", "1245319599", npi_with_check_digit("198765432")])
@@ -21,12 +19,3 @@ def test_invalid_npis(npi):
 ])
 def test_month_day(value, ok):
     assert month_day_is_valid(value) is ok
-
-
-@pytest.mark.parametrize("value,allow_zero,expected", [
-    ("1.25", False, Decimal("1.25")), ("0", True, Decimal("0.00")), ("0", False, None),
-    ("1.3", False, None), ("-1", True, None), ("NaN", True, None), ("x", True, None),
-    ("2", False, Decimal("2.00")),
-])
-def test_parse_credit(value, allow_zero, expected):
-    assert parse_credit(value, allow_zero=allow_zero) == expected
