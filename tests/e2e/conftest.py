@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import create_database, drop_database, make_app, migrate
+from devtools.database import create_database, drop_database, make_app, migrate
 from webapp.auth import devprovider
 from webapp.extensions import db
 

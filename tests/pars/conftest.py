@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tests.conftest import create_database, drop_database, make_app, migrate
+from devtools.database import create_database, drop_database, make_app, migrate
 from tests.factories import Factory
 from webapp.extensions import db
 from webapp.models import Delivery

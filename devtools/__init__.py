@@ -1,0 +1,1 @@
+"""What development, the tests and the benchmarks run, and production never does."""
