@@ -99,7 +99,7 @@ def populate(records: int) -> None:
 
 def start_server() -> tuple[subprocess.Popen, str]:
     server = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "webapp.pars.localserver"], cwd=ROOT, stdin=subprocess.PIPE,
+        [sys.executable, "-m", "devtools.localpars"], cwd=ROOT, stdin=subprocess.PIPE,
         stdout=subprocess.PIPE, text=True)
     return server, server.stdout.readline().strip()
 
