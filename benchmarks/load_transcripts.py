@@ -32,6 +32,7 @@ from devtools.database import create_database, drop_database, make_app, migrate
 from webapp.credits import demo
 from webapp.credits.importer import import_credits
 from webapp.extensions import db
+from webapp.pars.policy import Policy
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,7 +83,7 @@ def main() -> None:
             demo.write_export(export, physicians=args.physicians)
             with app.app_context():
                 with export.open("rb") as fh:
-                    import_credits(db.session, fh)
+                    import_credits(db.session, fh, policy=Policy.from_config(app.config))
                 rows = db.session.execute(db.text(
                     "SELECT source_id, email FROM learners WHERE degree IN ('MD', 'DO')")).all()
                 db.engine.dispose()
