@@ -17,10 +17,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = [ROOT / "webapp", ROOT / "migrations", ROOT / "wsgi.py", ROOT / "gunicorn.conf.py"]
 NOT_FOR_PRODUCTION = ("devtools", "tests")
-#: Modules that were once in webapp/ and now live in devtools/, and their new names.
-MOVED = {"localserver", "devprovider", "devserver", "localpars"}
-#: Module names that say "fake" or "development server".
-SUSPICIOUS_PREFIXES = ("fake", "mock", "dev")
+#: How development servers and fakes are named: the local PARS service and the
+#: development sign-in provider and runner (once in webapp/, now in devtools/), fakes, mocks.
+SERVER_LIKE = ("dev", "local", "fake", "mock")
 
 
 def production_modules() -> list[Path]:
@@ -63,8 +62,14 @@ def test_production_code_never_imports_devtools_or_tests(path: Path):
 
 def test_no_fake_or_development_server_in_webapp():
     offending = [p.relative_to(ROOT).as_posix() for p in (ROOT / "webapp").rglob("*.py")
-                 if p.stem in MOVED or p.stem.startswith(SUSPICIOUS_PREFIXES)]
+                 if p.stem.startswith(SERVER_LIKE)]
     assert not offending, f"development tools belong in devtools/: {offending}"
+
+
+def test_the_devtools_servers_would_be_caught_in_webapp():
+    for stem in ("devserver", "localpars"):
+        assert (ROOT / "devtools" / f"{stem}.py").exists()
+        assert stem.startswith(SERVER_LIKE)
 
 
 def test_the_checker_sees_what_it_looks_for():
