@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 OIDC_PORT ?= 8800
 PARS_PORT ?= 8765
-# The local PARS service `make run` starts (development only; see webapp/pars/localserver.py).
+# The local PARS service `make run` starts (development only; see devtools/localpars.py).
 LOCAL_PARS := PARS_API_URL=http://127.0.0.1:$(PARS_PORT) PARS_USER=pars-user PARS_PASSWORD=pars-secret
 
 .PHONY: run test install db demo lint check clean transmit sync status
@@ -32,7 +32,7 @@ demo: db
 	$(FLASK) demo load --if-empty
 
 run: demo
-	$(BIN)/python -m webapp.devserver --host $(HOST) --port $(PORT) --oidc-port $(OIDC_PORT) --pars-port $(PARS_PORT)
+	$(BIN)/python -m devtools.devserver --host $(HOST) --port $(PORT) --oidc-port $(OIDC_PORT) --pars-port $(PARS_PORT)
 
 # While `make run` is running: send the queued credit to its local PARS service,
 # fetch board decisions, show the queue.
@@ -50,7 +50,7 @@ test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check webapp tests benchmarks
+	$(BIN)/ruff check webapp tests benchmarks devtools
 	$(BIN)/mypy
 
 clean:

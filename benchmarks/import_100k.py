@@ -1,7 +1,7 @@
 """Import a synthetic credit export of N rows and report time and peak memory.
 
-    .venv/bin/python benchmarks/import_100k.py --rows 100000
-    .venv/bin/python benchmarks/import_100k.py --rows 100000 --database-url postgresql://postgres@127.0.0.1:5432/test
+    .venv/bin/python -m benchmarks.import_100k --rows 100000
+    .venv/bin/python -m benchmarks.import_100k --rows 100000 --database-url postgresql://postgres@127.0.0.1:5432/test
 
 Peak memory is the process's maximum resident set size (ru_maxrss), measured
 separately for the run before the import (baseline) and across it, so the
@@ -15,18 +15,16 @@ import argparse
 import csv
 import datetime as dt
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from tests.conftest import create_database, drop_database, make_app, migrate  # noqa: E402
-from webapp.credits.importer import import_credits  # noqa: E402
-from webapp.credits.validation import COLUMNS  # noqa: E402
-from webapp.extensions import db  # noqa: E402
-from webapp.identifiers import npi_with_check_digit  # noqa: E402
+from devtools.database import create_database, drop_database, make_app, migrate
+from webapp.credits.importer import import_credits
+from webapp.credits.validation import COLUMNS
+from webapp.extensions import db
+from webapp.identifiers import npi_with_check_digit
+from webapp.pars.policy import Policy
 
 
 def write_file(path: Path, rows: int) -> None:
@@ -66,14 +64,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        if args.database_url:
-            import os
-
-            os.environ["TEST_DATABASE_URL"] = args.database_url
-            import tests.conftest as c
-
-            c.PG_URL = args.database_url
-        url = create_database(tmp_path)
+        server_url = args.database_url or None
+        url = create_database(tmp_path, server_url)
         try:
             app = make_app(url, SQLALCHEMY_RECORD_QUERIES=False)
             migrate(app)
@@ -81,15 +73,16 @@ def main() -> None:
             write_file(csv_path, args.rows)
             size_mb = csv_path.stat().st_size / 1e6
             with app.app_context():
+                policy = Policy.from_config(app.config)
                 before = maxrss_mib()
                 t0 = time.perf_counter()
                 with csv_path.open("rb") as fh:
-                    summary = import_credits(db.session, fh, actor="benchmark")
+                    summary = import_credits(db.session, fh, policy=policy, actor="benchmark")
                 elapsed = time.perf_counter() - t0
                 after = maxrss_mib()
                 t1 = time.perf_counter()
                 with csv_path.open("rb") as fh:
-                    again = import_credits(db.session, fh, actor="benchmark")
+                    again = import_credits(db.session, fh, policy=policy, actor="benchmark")
                 reimport = time.perf_counter() - t1
                 peak = maxrss_mib()
                 db.engine.dispose()
@@ -101,7 +94,7 @@ def main() -> None:
             print(f"peak RSS: {before:.0f} MiB before, {after:.0f} MiB after first import, "
                   f"{peak:.0f} MiB after re-import (growth {peak - before:.0f} MiB)")
         finally:
-            drop_database(url)
+            drop_database(url, server_url)
 
 
 def make_dialect(url: str) -> str:

@@ -1,6 +1,6 @@
 """Many physicians sign in and read their transcripts at once, against gunicorn.
 
-    .venv/bin/python benchmarks/load_transcripts.py --physicians 60 --concurrency 12 --reads 10
+    .venv/bin/python -m benchmarks.load_transcripts --physicians 60 --concurrency 12 --reads 10
 
 Builds a database with N synthetic physicians, starts a local OpenID Connect
 provider that knows them and the site under gunicorn (both on 127.0.0.1), then
@@ -27,14 +27,14 @@ from pathlib import Path
 import requests
 from werkzeug.serving import make_server
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchmarks.harness import latency
+from devtools.database import create_database, drop_database, make_app, migrate
+from webapp.credits import demo
+from webapp.credits.importer import import_credits
+from webapp.extensions import db
+from webapp.pars.policy import Policy
 
-from benchmarks.harness import latency  # noqa: E402
-from tests.conftest import create_database, drop_database, make_app, migrate  # noqa: E402
-from webapp.credits import demo  # noqa: E402
-from webapp.credits.importer import import_credits  # noqa: E402
-from webapp.extensions import db  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -71,13 +71,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--database-url", default="", help="PostgreSQL admin URL (else SQLite)")
     args = parser.parse_args()
-    if args.database_url:
-        import tests.conftest as c
-
-        c.PG_URL = args.database_url
+    server_url = args.database_url or None
 
     with tempfile.TemporaryDirectory() as tmp:
-        url = create_database(Path(tmp))
+        url = create_database(Path(tmp), server_url)
         app = make_app(url, SERVER_NAME=None)
         gunicorn = None
         try:
@@ -86,7 +83,7 @@ def main() -> None:
             demo.write_export(export, physicians=args.physicians)
             with app.app_context():
                 with export.open("rb") as fh:
-                    import_credits(db.session, fh)
+                    import_credits(db.session, fh, policy=Policy.from_config(app.config))
                 rows = db.session.execute(db.text(
                     "SELECT source_id, email FROM learners WHERE degree IN ('MD', 'DO')")).all()
                 db.engine.dispose()
@@ -152,7 +149,7 @@ def main() -> None:
             if gunicorn is not None:
                 gunicorn.send_signal(signal.SIGTERM)
                 gunicorn.wait(timeout=30)
-            drop_database(url)
+            drop_database(url, server_url)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Transmit N records to the fake PARS server; compare with a bare client loop.
 
-    .venv/bin/python benchmarks/pars_transmit.py --records 20000 100000
-    .venv/bin/python benchmarks/pars_transmit.py --records 100000 --database-url postgresql://postgres@127.0.0.1:5432/test
+    .venv/bin/python -m benchmarks.pars_transmit --records 20000 100000
+    .venv/bin/python -m benchmarks.pars_transmit --records 100000 --database-url postgresql://postgres@127.0.0.1:5432/test
 
 For each size it builds a database of N eligible completions (a third with
 board credit), starts the fake server in a process of its own, and runs
@@ -23,15 +23,12 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from sqlalchemy import insert
 
-from sqlalchemy import insert  # noqa: E402
-
-from tests.conftest import create_database, drop_database, make_app, migrate  # noqa: E402
-from webapp.extensions import db  # noqa: E402
-from webapp.identifiers import npi_with_check_digit  # noqa: E402
-from webapp.models import (  # noqa: E402
+from devtools.database import create_database, drop_database, make_app, migrate
+from webapp.extensions import db
+from webapp.identifiers import npi_with_check_digit
+from webapp.models import (
     Activity,
     BoardCertification,
     BoardCredit,
@@ -40,6 +37,7 @@ from webapp.models import (  # noqa: E402
     License,
 )
 
+ROOT = Path(__file__).resolve().parent.parent
 CHUNK = 5000
 PER_LEARNER = 4
 
@@ -101,7 +99,7 @@ def populate(records: int) -> None:
 
 def start_server() -> tuple[subprocess.Popen, str]:
     server = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "webapp.pars.localserver"], cwd=ROOT, stdin=subprocess.PIPE,
+        [sys.executable, "-m", "devtools.localpars"], cwd=ROOT, stdin=subprocess.PIPE,
         stdout=subprocess.PIPE, text=True)
     return server, server.stdout.readline().strip()
 
@@ -144,8 +142,8 @@ def child(args: list[str], env: dict[str, str] | None = None) -> tuple[float, fl
     return seconds, peak, (text.strip().splitlines() or [""])[-1]
 
 
-def measure(records: int, batch: int, tmp: Path) -> dict:
-    url = create_database(tmp)
+def measure(records: int, batch: int, tmp: Path, server_url: str | None = None) -> dict:
+    url = create_database(tmp, server_url)
     try:
         app = make_app(url, SQLALCHEMY_RECORD_QUERIES=False)
         migrate(app)
@@ -172,7 +170,7 @@ def measure(records: int, batch: int, tmp: Path) -> dict:
                 "bare_accepted": bare_stats["accepted"], "summary": line,
                 "database": url.split(":", 1)[0]}
     finally:
-        drop_database(url)
+        drop_database(url, server_url)
 
 
 def main() -> None:
@@ -181,13 +179,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--database-url", default="")
     args = parser.parse_args()
-    if args.database_url:
-        import tests.conftest as conftest
-
-        conftest.PG_URL = args.database_url
     for records in sorted(args.records):
         with tempfile.TemporaryDirectory() as tmp:
-            r = measure(records, args.batch_size, Path(tmp))
+            r = measure(records, args.batch_size, Path(tmp), args.database_url or None)
         print(f"{r['records']:>7} records ({r['database']}): engine {r['engine_s']:.1f} s, "
               f"{r['engine_rps']:,.0f} records/s, peak RSS {r['engine_peak_mib']:.0f} MiB, "
               f"{r['accepted']} accepted, {r['duplicates']} duplicate adds | bare client loop "

@@ -1,6 +1,6 @@
 """Server time of the staff dashboard and attention list with many delivery records.
 
-    .venv/bin/python benchmarks/staff_dashboard.py --records 100000
+    .venv/bin/python -m benchmarks.staff_dashboard --records 100000
 
 Seeds N completions, each with one delivery record in a spread of states
 (bulk inserts), then renders /staff/ and /staff/attention in-process and
@@ -13,20 +13,17 @@ import argparse
 import datetime as dt
 import hashlib
 import secrets
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from sqlalchemy import insert
 
-from sqlalchemy import insert  # noqa: E402
-
-from benchmarks.harness import latency, measure  # noqa: E402
-from tests.conftest import create_database, drop_database, make_app, migrate  # noqa: E402
-from webapp.db import utcnow  # noqa: E402
-from webapp.extensions import db  # noqa: E402
-from webapp.models import (  # noqa: E402
+from benchmarks.harness import latency, measure
+from devtools.database import create_database, drop_database, make_app, migrate
+from webapp.db import utcnow
+from webapp.extensions import db
+from webapp.models import (
     Activity,
     Completion,
     Delivery,

@@ -1,6 +1,6 @@
 """Server time of the transcript page for a physician with many credits.
 
-    .venv/bin/python benchmarks/transcript_page.py --credits 1000 --requests 30
+    .venv/bin/python -m benchmarks.transcript_page --credits 1000 --requests 30
 
 Renders /transcript in-process (no network) for a physician with N credits,
 half of them accepted by PARS with a board decision, and reports latency
@@ -14,20 +14,17 @@ import argparse
 import datetime as dt
 import hashlib
 import secrets
-import sys
 import tempfile
 from decimal import Decimal
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from flask import Flask
 
-from flask import Flask  # noqa: E402
-
-from benchmarks.harness import latency, measure  # noqa: E402
-from tests.conftest import create_database, drop_database, make_app, migrate  # noqa: E402
-from webapp.db import utcnow  # noqa: E402
-from webapp.extensions import db  # noqa: E402
-from webapp.models import (  # noqa: E402
+from benchmarks.harness import latency, measure
+from devtools.database import create_database, drop_database, make_app, migrate
+from webapp.db import utcnow
+from webapp.extensions import db
+from webapp.models import (
     Action,
     Activity,
     BoardCertification,

@@ -1,15 +1,13 @@
 """Shared fixtures: a migrated database per test session, a rolled-back transaction per test.
 
 SQLite by default; PostgreSQL when ``TEST_DATABASE_URL`` is set, in a database
-created for this run and dropped after it.
+created for this run and dropped after it (``devtools.database``).
 """
 
 from __future__ import annotations
 
 import contextvars
-import os
 import secrets
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -17,15 +15,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import make_url
 
+from devtools.database import PG_URL, SECRET, create_database, drop_database, make_app, migrate
 from tests import factories
-from webapp import create_app
-from webapp.config import normalise_database_url
 from webapp.extensions import db as _db
-
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
-SECRET = "test-secret-" + "x" * 40
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -35,60 +28,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
-
-
-def _admin_connect(url: str):
-    import psycopg
-
-    parsed = make_url(url)
-    return psycopg.connect(
-        host=parsed.host or "127.0.0.1", port=parsed.port or 5432,
-        user=parsed.username or "postgres", password=parsed.password,
-        dbname=parsed.database or "postgres", autocommit=True,
-    )
-
-
-def create_database(tmp_dir) -> str:
-    """A new empty database: a SQLite file, or a PostgreSQL database of its own."""
-    if not PG_URL:
-        return f"sqlite:///{tmp_dir / ('db-' + uuid.uuid4().hex[:8] + '.sqlite')}"
-    name = f"cme_test_{os.getpid()}_{secrets.token_hex(4)}"
-    with _admin_connect(PG_URL) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return normalise_database_url(
-        make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    )
-
-
-def drop_database(url: str) -> None:
-    if not url.startswith("postgresql"):
-        return
-    name = make_url(url).database
-    with _admin_connect(PG_URL) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def make_app(database_url: str, **overrides) -> Flask:
-    config = {
-        "APP_ENV": "testing",
-        "TESTING": True,
-        "SECRET_KEY": SECRET,
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_RECORD_QUERIES": True,
-        "SERVER_NAME": "portal.test",
-        "PARS_API_URL": "",
-        # Limits count across the whole suite otherwise; tests/test_security.py turns them on.
-        "RATELIMIT_ENABLED": False,
-    }
-    config.update(overrides)
-    return create_app(config)
-
-
-def migrate(app: Flask) -> None:
-    from flask_migrate import upgrade
-
-    with app.app_context():
-        upgrade()
 
 
 @pytest.fixture(scope="session")

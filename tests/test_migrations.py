@@ -10,7 +10,7 @@ from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import MetaData, insert, inspect, select
 
-from tests.conftest import create_database, drop_database, make_app
+from devtools.database import create_database, drop_database, make_app
 from webapp.config import ROOT
 from webapp.extensions import db
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import make_app
+from devtools.database import make_app
 
 STATIC_ARGS = {"filename": "site.css"}
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import create_database, drop_database, make_app, migrate
-from webapp.auth import devprovider
+from devtools import oidc
+from devtools.database import create_database, drop_database, make_app, migrate
 from webapp.extensions import db
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -44,8 +44,8 @@ def site(tmp_path_factory):
     url = create_database(tmp)
     app = make_app(
         url, SERVER_NAME=None, TESTING=False, PORTAL_URL=base, BATCH_DIR=str(tmp / "batches"),
-        OIDC_ISSUER=devprovider.issuer(oidc_port), OIDC_CLIENT_ID=devprovider.CLIENT_ID,
-        OIDC_CLIENT_SECRET=devprovider.CLIENT_SECRET,
+        OIDC_ISSUER=oidc.issuer(oidc_port), OIDC_CLIENT_ID=oidc.CLIENT_ID,
+        OIDC_CLIENT_SECRET=oidc.CLIENT_SECRET,
     )
     migrate(app)
     with app.app_context():  # the e2e site's own, whatever context a test may hold
@@ -53,7 +53,7 @@ def site(tmp_path_factory):
     assert result.exit_code == 0, result.output
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
-    with devprovider.serve(oidc_port):
+    with oidc.serve(oidc_port):
         thread.start()
         try:
             yield base

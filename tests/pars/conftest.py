@@ -15,11 +15,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tests.conftest import create_database, drop_database, make_app, migrate
+from devtools.database import create_database, drop_database, make_app, migrate
+from devtools.localpars import FakePars
 from tests.factories import Factory
 from webapp.extensions import db
 from webapp.models import Delivery
-from webapp.pars.localserver import FakePars
 
 #: Short timeouts and waits, so faults cost milliseconds.
 FAST = {

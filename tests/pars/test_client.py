@@ -154,7 +154,7 @@ def test_web_service_settings_are_required():
 def test_local_pars_service_refuses_production(monkeypatch):
     import pytest
 
-    from webapp.pars.localserver import FakePars
+    from devtools.localpars import FakePars
 
     monkeypatch.setenv("APP_ENV", "production")
     with pytest.raises(RuntimeError, match="never runs with APP_ENV=production"):

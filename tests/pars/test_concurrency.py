@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.conftest import PG_URL, create_database, drop_database, make_app, migrate
+from devtools.database import PG_URL, create_database, drop_database, make_app, migrate
 from tests.factories import Factory
 from tests.pars.conftest import physicians
 from tests.pars.test_sigkill import command_env, run_transmit

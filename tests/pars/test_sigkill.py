@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from tests.conftest import create_database, drop_database, make_app, migrate
+from devtools.database import create_database, drop_database, make_app, migrate
 from tests.factories import Factory
 from tests.pars.conftest import FAST, physicians
 from webapp.extensions import db

@@ -327,7 +327,7 @@ def test_a_record_that_keeps_failing_goes_to_failed(make_env):
 
 
 def test_pars_already_holding_a_credit_id_is_confirmed_not_duplicated(env):
-    from webapp.pars.localserver import Stored
+    from devtools.localpars import Stored
     from webapp.pars.outbox import plan
     from webapp.pars.policy import Policy
 

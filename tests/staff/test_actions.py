@@ -9,8 +9,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from devtools.database import create_database, drop_database, make_app, migrate
 from tests import factories
-from tests.conftest import Client, create_database, drop_database, make_app, migrate
+from tests.conftest import Client
 from webapp.extensions import db
 from webapp.models import AuditEvent, Batch, Delivery, DeliveryState
 from webapp.pars import outbox

@@ -6,6 +6,9 @@ Real HTTP (a threaded ``http.server``), Basic authentication, POST
 Faults are injected per request, either queued (``fail_next``) or at random
 (``chaos``), and the server counts every add of a CreditID it already held
 (``duplicate_adds``): the one thing the client must never cause.
+
+``python -m devtools.localpars`` serves on a free port, prints its address, and when
+its standard input closes prints what it stored as JSON (the benchmarks use it).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from webapp.auth import devprovider
+from devtools import oidc
 
 # The mock provider calls an Authlib server API that Authlib has deprecated; that
 # warning comes from the mock's code on its own thread and is not ours to fix.
@@ -25,15 +25,15 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def local_provider():
     port = _free_port()
-    with devprovider.serve(port) as server:
+    with oidc.serve(port) as server:
         yield server
 
 
 @pytest.fixture
 def dev_app(app, local_provider, monkeypatch):
-    monkeypatch.setitem(app.config, "OIDC_ISSUER", devprovider.issuer(local_provider.server_port))
-    monkeypatch.setitem(app.config, "OIDC_CLIENT_ID", devprovider.CLIENT_ID)
-    monkeypatch.setitem(app.config, "OIDC_CLIENT_SECRET", devprovider.CLIENT_SECRET)
+    monkeypatch.setitem(app.config, "OIDC_ISSUER", oidc.issuer(local_provider.server_port))
+    monkeypatch.setitem(app.config, "OIDC_CLIENT_ID", oidc.CLIENT_ID)
+    monkeypatch.setitem(app.config, "OIDC_CLIENT_SECRET", oidc.CLIENT_SECRET)
     app.extensions.pop("cme_oidc_clients", None)
     return app
 
@@ -87,7 +87,7 @@ def test_sign_out_goes_through_the_provider(dev_app, client, make, local_provide
     make.learner(email="elena.marsh@example.org")
     sign_in_as(client, "elena.marsh")
     target = client.post("/logout").headers["Location"]
-    issuer = devprovider.issuer(local_provider.server_port)
+    issuer = oidc.issuer(local_provider.server_port)
     assert target.startswith(f"{issuer}/oauth2/end_session?")
     page = requests.get(target, timeout=10)
     assert page.status_code == 200
@@ -99,7 +99,7 @@ def test_demo_users_are_the_featured_demo_learners():
 
     featured = {person.email for person in demo.people(random.Random(1), 0)  # noqa: S311
                 if person.learner_id in demo.FEATURED.values()}
-    offered = {user.claims()["email"] for user in devprovider.DEMO_USERS
+    offered = {user.claims()["email"] for user in oidc.DEMO_USERS
                if user.claims()["email_verified"] and not user.groups}
     assert offered == featured
 
@@ -107,11 +107,11 @@ def test_demo_users_are_the_featured_demo_learners():
 def test_never_in_production(monkeypatch):
     monkeypatch.setenv("APP_ENV", "production")
     with pytest.raises(RuntimeError, match="production"):
-        devprovider.build_app()
+        oidc.build_app()
 
 
 def test_devserver_refuses_production(monkeypatch):
-    from webapp import devserver
+    from devtools import devserver
 
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setattr("sys.argv", ["devserver"])

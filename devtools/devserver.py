@@ -2,11 +2,12 @@
 
 When ``OIDC_ISSUER`` is not configured, a local OpenID Connect provider with the
 demo physicians and a staff member starts on 127.0.0.1 (see
-``webapp.auth.devprovider``) and the site is pointed at it. When ``PARS_API_URL``
-is not configured, a local PARS web service starts on 127.0.0.1
-(``webapp.pars.localserver``), so that ``make transmit`` and ``make sync`` work on
-the demo data. Everything runs in this one process, so Ctrl-C stops all of it.
-Refuses to run in production.
+``devtools.oidc``) and the site is pointed at it. When ``PARS_API_URL`` is not
+configured, a local PARS web service starts on 127.0.0.1 (``devtools.localpars``),
+so that ``make transmit`` and ``make sync`` work on the demo data. Everything runs
+in this one process, so Ctrl-C stops all of it. Refuses to run in production.
+
+    python -m devtools.devserver --port 5000 --oidc-port 8800 --pars-port 8765
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ import argparse
 import os
 from contextlib import ExitStack
 
+from devtools import oidc
+from devtools.localpars import FakePars
 from webapp import create_app
-from webapp.auth import devprovider
-from webapp.pars.localserver import FakePars
 
 LOCAL_PARS_PORT = 8765
 
@@ -26,7 +27,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Run the portal for development")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
-    parser.add_argument("--oidc-port", type=int, default=devprovider.DEFAULT_PORT,
+    parser.add_argument("--oidc-port", type=int, default=oidc.DEFAULT_PORT,
                         help="port of the local sign-in provider (when OIDC_ISSUER is unset)")
     parser.add_argument("--pars-port", type=int, default=LOCAL_PARS_PORT,
                         help="port of the local PARS service (when PARS_API_URL is unset)")
@@ -38,9 +39,9 @@ def main() -> None:
     local_provider = not os.environ.get("OIDC_ISSUER")
     if local_provider:
         overrides = {
-            "OIDC_ISSUER": devprovider.issuer(args.oidc_port),
-            "OIDC_CLIENT_ID": devprovider.CLIENT_ID,
-            "OIDC_CLIENT_SECRET": devprovider.CLIENT_SECRET,
+            "OIDC_ISSUER": oidc.issuer(args.oidc_port),
+            "OIDC_CLIENT_ID": oidc.CLIENT_ID,
+            "OIDC_CLIENT_SECRET": oidc.CLIENT_SECRET,
         }
     local_pars = not os.environ.get("PARS_API_URL")
     pars = FakePars(slow_seconds=0.5)
@@ -55,7 +56,7 @@ def main() -> None:
     with ExitStack() as stack:
         if local_provider:
             try:
-                stack.enter_context(devprovider.serve(args.oidc_port))
+                stack.enter_context(oidc.serve(args.oidc_port))
             except OSError as exc:
                 raise SystemExit(
                     f"cannot start the local sign-in provider on port {args.oidc_port}: {exc}. "
