@@ -188,6 +188,21 @@ def test_malformed_file_lists_every_error_and_writes_nothing(db_session):
     assert_nothing_written(db_session)
 
 
+def test_a_credit_type_the_board_does_not_have_is_refused_by_line_and_column(db_session):
+    rows = [
+        BASE | {"board": "ABIM", "board_id": "123456", "board_credit_type": "Medical Knowledge",
+                "board_credits": "1"},
+        BASE | {"board": "ABS", "board_credit_type": "Medical Knowledge", "board_credits": "1"},
+        # A board whose credit types are not confirmed takes the type as written.
+        BASE | {"board": "ABTS", "board_id": "55", "board_credit_type": "Anything",
+                "board_credits": "1"},
+    ]
+    errors = errors_of(db_session, csv_bytes(rows))
+    assert errors == ["line 3, board_credit_type: ABS has no credit type 'Medical Knowledge'; "
+                      "expected one of Accredited CME, Self-Assessment"]
+    assert_nothing_written(db_session)
+
+
 def test_unknown_and_missing_columns(db_session):
     header = [*BASE, "favourite_color"]
     header.remove("email")
