@@ -93,6 +93,10 @@ def _register_errors(app: Flask) -> None:
         404, lambda e: page(404, "Page not found", "There is nothing at this address.")
     )
     app.register_error_handler(
+        413, lambda e: page(413, "Too much data", "The form sent more data than this site "
+                            "accepts. Nothing was changed.")
+    )
+    app.register_error_handler(
         405, lambda e: page(405, "Not allowed", "That action is not available here.")
     )
 

@@ -145,6 +145,8 @@ def load(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(get("SESSION_COOKIE_SECURE"), production),
         "WTF_CSRF_TIME_LIMIT": None,
+        #: Largest request body read; the biggest form (identifiers) is a few KB.
+        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", get("MAX_CONTENT_LENGTH", str(256 * 1024))),
         # Rate limits (Flask-Limiter syntax); storage shared between instances in production.
         "RATELIMIT_ENABLED": _bool(get("RATELIMIT_ENABLED"), True),
         "RATELIMIT_STORAGE_URI": get("RATELIMIT_STORAGE_URI", "memory://"),

@@ -26,3 +26,22 @@ def has_control_characters(value: str) -> bool:
 def printable(text: str) -> str:
     """``text`` safe to write to a terminal: what is not printable as written is escaped."""
     return "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in text)
+
+
+class NoControlCharacters:
+    """WTForms validator: refuse control and invisible formatting characters with a field
+    error. ``multiline`` fields (messages, notes) may hold line breaks and tabs."""
+
+    def __init__(self, *, multiline: bool = False) -> None:
+        self.multiline = multiline
+
+    def __call__(self, form: object, field: object) -> None:
+        from wtforms.validators import StopValidation
+
+        value = getattr(field, "data", None)
+        if not isinstance(value, str):
+            return
+        if self.multiline:
+            value = value.replace("\r", "").replace("\n", "").replace("\t", "")
+        if has_control_characters(value):
+            raise StopValidation("This " + MESSAGE + "; remove it and try again.")

@@ -9,11 +9,14 @@ from wtforms.validators import AnyOf, Length, Optional, ValidationError
 
 from webapp.boards import BOARDS
 from webapp.identifiers import US_STATES, month_day_is_valid, npi_is_valid
+from webapp.safe_text import NoControlCharacters
 
 MONTHS = ("January February March April May June July August September October November "
           "December").split()
 #: Empty rows offered for adding a license or a board, so the form works without JavaScript.
 SPARE_ROWS = 1
+#: Most licenses and board certifications one physician may list.
+MAX_ROWS = 20
 
 
 class SharingForm(FlaskForm):
@@ -31,7 +34,7 @@ class _Row(FlaskForm):
 class LicenseRow(_Row):
     state = SelectField("State", choices=[SelectChoice("", "—")]
                         + [SelectChoice(s, s) for s in sorted(US_STATES)], default="")
-    number = StringField("License number", validators=[Optional(), Length(max=64)],
+    number = StringField("License number", validators=[Optional(), NoControlCharacters(), Length(max=64)],
                          filters=[lambda v: v.strip() if v else v])
 
     def validate_state(self, field):
@@ -44,7 +47,7 @@ class BoardRow(_Row):
     board = SelectField("Board", choices=[SelectChoice("", "—")]
                         + [SelectChoice(code, f"{code} – {name}") for code, name in BOARDS.items()],
                         default="")
-    board_id = StringField("Board ID", validators=[Optional(), Length(max=64)],
+    board_id = StringField("Board ID", validators=[Optional(), NoControlCharacters(), Length(max=64)],
                            filters=[lambda v: v.strip() if v else v])
 
     def validate_board_id(self, field):
@@ -53,7 +56,7 @@ class BoardRow(_Row):
 
 
 class IdentifiersForm(FlaskForm):
-    npi = StringField("NPI (National Provider Identifier)", validators=[Optional()],
+    npi = StringField("NPI (National Provider Identifier)", validators=[Optional(), NoControlCharacters()],
                       filters=[lambda v: v.replace(" ", "").strip() if v else v])
     birth_month = SelectField("Month", choices=[SelectChoice("", "—")]
                               + [SelectChoice(f"{i:02d}", m) for i, m in enumerate(MONTHS, 1)],
@@ -75,7 +78,11 @@ class IdentifiersForm(FlaskForm):
         if month and not month_day_is_valid(f"{month}-{day}"):
             raise ValidationError(f"{MONTHS[int(month) - 1]} has no day {int(day)}.")
 
+    def validate_licenses(self, field):
+        _at_most(field, "licenses", lambda row: row.state.data or row.number.data)
+
     def validate_boards(self, field):
+        _at_most(field, "board certifications", lambda row: row.board.data or row.board_id.data)
         seen = set()
         for row in field.entries:
             board = row.form.board.data
@@ -101,3 +108,12 @@ class IdentifiersForm(FlaskForm):
     def board_pairs(self) -> list[tuple[str, str | None]]:
         return [(row.form.board.data, row.form.board_id.data or None)
                 for row in self.boards.entries if row.form.board.data]
+
+
+def _at_most(field, what: str, filled) -> None:
+    """A field error when more than ``MAX_ROWS`` rows are filled in (or sent at all); the
+    form shown again keeps only that many, so the page stays small."""
+    if len(field.entries) > MAX_ROWS + SPARE_ROWS or \
+            sum(1 for row in field.entries if filled(row.form)) > MAX_ROWS:
+        del field.entries[MAX_ROWS + SPARE_ROWS:]
+        raise ValidationError(f"At most {MAX_ROWS} {what} can be listed.")

@@ -5,6 +5,8 @@ from wtforms import RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; stubs are 3.2
 from wtforms.validators import DataRequired, Length
 
+from webapp.safe_text import NoControlCharacters
+
 
 class StaffConsentForm(FlaskForm):
     granted = RadioField("The physician's decision", choices=[
@@ -13,9 +15,10 @@ class StaffConsentForm(FlaskForm):
     ], validators=[DataRequired(message="Choose the physician's decision.")])
     note = TextAreaField("How the decision reached you", validators=[
         DataRequired(message="Say how you received it, e.g. 'signed form of 3 May'."),
-        Length(max=1000)])
+        NoControlCharacters(multiline=True), Length(max=1000)])
 
 
 class ResolveForm(FlaskForm):
     note = TextAreaField("What was done", validators=[
-        DataRequired(message="Write what was done, for the record."), Length(max=2000)])
+        DataRequired(message="Write what was done, for the record."),
+        NoControlCharacters(multiline=True), Length(max=2000)])
