@@ -3,14 +3,17 @@
 Identities are found by (issuer, subject), never by e-mail. Only the first
 sign-in of an identity (or of one not yet linked to a learner) looks for a
 learner by e-mail, and only when the provider says it verified that e-mail;
-exactly one learner must match. Staff are recognised by a configured claim and
-may sign in without being learners. Audit entries name rows by ID only.
+exactly one learner must match, compared without Unicode folding (a Kelvin
+sign is not a ``k``), and that learner must not be linked to another identity
+yet (a mailbox given to someone else must not inherit a record). Staff are
+recognised by a configured claim and may sign in without being learners. Audit entries name rows by ID only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +29,7 @@ from webapp.models import Identity, Learner
 
 #: Support references avoid letters and digits that are easily confused on the phone.
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
 class SignInRefused(Exception):
@@ -78,10 +82,14 @@ def verified_email(claims: Mapping[str, Any]) -> str | None:
     email = claims.get("email")
     if not isinstance(email, str):
         return None
+    email = email.strip()
     try:
-        return validate_email(email, check_deliverability=False).normalized.lower()
+        validate_email(email, check_deliverability=False)
     except EmailNotValidError:
         return None
+    # Only ASCII letters change case; "\u212a".lower() would be "k", and the normalised form
+    # email-validator gives folds compatibility characters the same way.
+    return email.translate(_ASCII_LOWER)
 
 
 def _learner_by_email(email: str | None) -> Learner | FailureReason:
@@ -93,6 +101,10 @@ def _learner_by_email(email: str | None) -> Learner | FailureReason:
         return FailureReason.NO_MATCHING_LEARNER
     if len(matches) > 1:
         return FailureReason.AMBIGUOUS_LEARNER
+    taken = db.session.scalar(select(Identity.id).where(Identity.learner_id == matches[0].id)
+                              .limit(1))
+    if taken is not None:
+        return FailureReason.LEARNER_ALREADY_LINKED
     return matches[0]
 
 
