@@ -56,3 +56,22 @@ def test_any_failure_while_rendering_names_the_file(app, client, transcript_ques
     assert client.get("/faq/calm").status_code == 200
     result = app.test_cli_runner().invoke(args=["faq", "check"])
     assert f"{bad}: too deeply nested to render" in result.output
+
+
+def test_check_reports_raw_html_and_unsafe_links_it_drops(app, client, transcript_questions):
+    bad = write_question(transcript_questions, "raw",
+                         "Hello <script>alert(1)</script> and <b onclick=\"x()\">bold</b>.\n\n"
+                         "[click](javascript:alert(1)) and <!-- secret -->\n\n"
+                         "```python\ncode\n```\n\n[fine](https://www.accme.org/)")
+    html = client.get("/faq/raw").get_data(as_text=True)
+    assert "<script>alert" not in html and "javascript:" not in html
+    result = app.test_cli_runner().invoke(args=["faq", "check"])
+    assert result.exit_code == 1
+    output = result.output
+    assert f"{bad}: <script> is removed from the page (raw HTML and images are not shown); " \
+        "write markdown instead" in output
+    assert f"{bad}: attribute 'onclick' on <b> is removed" in output
+    assert f"{bad}: link 'javascript:alert(1)' is removed: only http, https, mailto, tel links " \
+        "are allowed" in output
+    assert f"{bad}: an HTML comment is removed from the page" in output
+    assert "accme" not in output and "<code>" not in output
