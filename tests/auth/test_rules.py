@@ -97,6 +97,15 @@ def test_trusted_domains(claims, expected):
     assert verified_email(claims, rules) == expected
 
 
+def test_google_needs_hd_for_a_trusted_domain():
+    rules = LinkRules(trusted_domains=frozenset({"hospital.org"}), hosted_domain_required=True)
+    claims = {"email": "a@hospital.org", "email_verified": False}
+    assert verified_email(claims, rules) is None
+    assert verified_email({**claims, "hd": "hospital.org"}, rules) == "a@hospital.org"
+    cfg = load({"OIDC_ISSUER": "https://accounts.google.com"})
+    assert LinkRules.from_config(cfg).hosted_domain_required is True
+
+
 @pytest.mark.parametrize("value,expected", [
     ("E-1", "E-1"), (" E-1 ", "E-1"), (40213, "40213"), (True, None), ("", None),
     (None, None), (["E-1"], None), ("x" * 65, None),

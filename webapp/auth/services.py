@@ -87,13 +87,20 @@ class LinkRules:
     learner_id_claim: str = ""
     #: Domains whose addresses the provider asserts for the organisation.
     trusted_domains: frozenset[str] = frozenset()
+    #: A trusted domain counts only with a matching ``hd`` claim: at Google anyone can
+    #: make a consumer account with any address, and only ``hd`` says it is the Workspace's.
+    hosted_domain_required: bool = False
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> LinkRules:
         return cls(email_claim=config["OIDC_EMAIL_CLAIM"],
                    learner_id_claim=config["OIDC_LEARNER_ID_CLAIM"],
-                   trusted_domains=frozenset(config["OIDC_TRUSTED_EMAIL_DOMAINS"]))
+                   trusted_domains=frozenset(config["OIDC_TRUSTED_EMAIL_DOMAINS"]),
+                   hosted_domain_required=config["OIDC_ISSUER"] in GOOGLE_ISSUERS)
 
+
+#: Google's issuer (its discovery document names the first).
+GOOGLE_ISSUERS = frozenset({"https://accounts.google.com", "accounts.google.com"})
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
@@ -139,6 +146,8 @@ def verified_email(claims: Mapping[str, Any], rules: LinkRules | None = None) ->
         return email
     domain = email.rpartition("@")[2]
     hosted = claims.get("hd")
+    if rules.hosted_domain_required and hosted is None:
+        return None
     if domain in rules.trusted_domains and (hosted is None or hosted == domain):
         return email
     return None
