@@ -41,7 +41,7 @@ class FailureReason(enum.StrEnum):
     EMAIL_NOT_VERIFIED = "email_not_verified"
     NO_MATCHING_LEARNER = "no_matching_learner"
     AMBIGUOUS_LEARNER = "ambiguous_learner"
-    #: The matching learner is linked to another identity already (a reassigned mailbox?).
+    #: The one matching learner already has an identity; staff link a second by hand.
     LEARNER_ALREADY_LINKED = "learner_already_linked"
 
 
