@@ -31,10 +31,12 @@ def _learner() -> Learner:
 def _identifiers_form(learner: Learner) -> IdentifiersForm:
     month, _, day = (learner.birth_month_day or "").partition("-")
     licenses = [{"state": lic.state, "number": lic.number} for lic in learner.licenses]
+    primary = learner.primary_license
     boards = [{"board": c.board, "board_id": c.board_id or ""} for c in learner.board_certifications]
     return IdentifiersForm(formdata=None, data={
         "npi": learner.npi or "", "birth_month": month, "birth_day": day,
         "licenses": licenses + [{}] * SPARE_ROWS, "boards": boards + [{}] * SPARE_ROWS,
+        "primary_license": str(learner.licenses.index(primary)) if primary else "",
     })
 
 
@@ -101,8 +103,8 @@ def identifiers():
         return _render(learner, form, 422)
     change = services.update_identifiers(
         db_session(), learner, npi=form.npi.data or None, birth_month_day=form.birth_month_day,
-        licenses=form.license_pairs(), boards=form.board_pairs(), actor=current_user.actor,
-        policy=pars_policy.from_app(),
+        licenses=form.license_pairs(), primary_license=form.primary_pair(),
+        boards=form.board_pairs(), actor=current_user.actor, policy=pars_policy.from_app(),
     )
     db.session.commit()
     if change.changed:

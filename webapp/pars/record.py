@@ -18,7 +18,7 @@ def build(
     credit_id: str, action: Action, completion: Completion, learner: Learner
 ) -> dict[str, Any]:
     """The record for ``completion`` as it stands now. Holds personal data: never log it."""
-    license_ = learner.licenses[0] if learner.licenses else None
+    license_ = learner.primary_license
     return {
         "credit_id": credit_id,
         "action": action.value,
