@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from webapp.auth.access import physician_required
 from webapp.boards import BOARDS
-from webapp.consent import services
+from webapp.consent import services, wording
 from webapp.consent.forms import SPARE_ROWS, IdentifiersForm, SharingForm
 from webapp.dates import MonthDay
 from webapp.extensions import db, db_session
@@ -40,10 +40,16 @@ def _identifiers_form(learner: Learner) -> IdentifiersForm:
     })
 
 
+def _permission() -> dict[str, str]:
+    return {"text": wording.permission(current_app.config["INSTITUTION_NAME"]),
+            "version": wording.VERSION}
+
+
 def _render(learner: Learner, identifiers: IdentifiersForm | None = None, status: int = 200):
     return render_template(
         "consent/profile.html",
         learner=learner,
+        permission=_permission(),
         shares=learner.shares(current_app.config["CONSENT_DEFAULT"]),
         chosen=learner.chose_personally,
         sharing=SharingForm(),
@@ -79,7 +85,7 @@ def sharing():
         db_session(), learner, granted, source=ConsentSource.PHYSICIAN, actor=current_user.actor,
         policy=pars_policy.from_app(),
         actor_identity_id=current_user.identity.id,
-        wording_version=current_app.config["CONSENT_WORDING_VERSION"],
+        wording_version=wording.VERSION,
     )
     db.session.commit()
     if event is None:

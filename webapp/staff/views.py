@@ -25,6 +25,7 @@ from flask_login import current_user
 from webapp import audit
 from webapp.auth.access import staff_required
 from webapp.consent import services as consent_services
+from webapp.consent import wording
 from webapp.extensions import db, db_session
 from webapp.models import Batch, ConsentSource, Delivery, Learner, RequestState, SupportRequest
 from webapp.pars import excel, outbox
@@ -245,7 +246,7 @@ def record_consent(learner_id: int):
         db_session(), learner, form.granted.data == "yes", source=ConsentSource.STAFF,
         policy=pars_policy.from_app(),
         actor=current_user.actor, actor_identity_id=current_user.identity.id,
-        wording_version=current_app.config["CONSENT_WORDING_VERSION"], note=form.note.data,
+        wording_version=wording.VERSION, note=form.note.data,
     )
     db.session.commit()
     flash("Recorded." if event else "That was already the physician's choice; nothing changed.",
