@@ -59,7 +59,7 @@ def test_profile_offers_an_accessible_choice_with_the_primary_checked(client, lo
         ("primary_license-0", "0", True), ("primary_license-1", "1", False),
         ("primary_license-2", "2", False)]
     for i in range(3):
-        assert f'<label for="primary_license-{i}">Primary license (sent to PARS)</label>' in html
+        assert f'<label for="primary_license-{i}">Primary license</label>' in html
     assert "<legend>State medical licenses</legend>" in html
     assert "<legend>License 1</legend>" in html and "<legend>Add a license</legend>" in html
 
@@ -150,7 +150,7 @@ def test_staff_see_which_license_is_primary(client, login_as, make, db_session):
     learner = two_licenses(make, db_session)
     login_as(None, staff=True)
     html = client.get(f"/staff/physicians/{learner.id}").get_data(as_text=True)
-    assert "MI 43-1 (primary, sent to PARS); OH 35-2" in html
+    assert "MI 43-1 (primary); OH 35-2" in html
 
 
 def test_without_a_marked_license_the_oldest_is_reported(make, db_session):
