@@ -46,7 +46,7 @@ def test_upgrade_on_empty_database_matches_models(tmp_path):
 #: The head before the learners' unused change times were dropped.
 BEFORE_LEARNER_COLUMNS_DROPPED = "0003_support"
 LEARNER_COLUMNS_DROPPED = "0004_learners"
-#: The head before licenses got a primary flag.
+#: The head before licenses got a primary flag and sharing notices their table.
 BEFORE_PRIMARY_LICENSE = LEARNER_COLUMNS_DROPPED
 
 
@@ -173,7 +173,7 @@ def _license_columns(conn) -> list[str]:
     return [c["name"] for c in inspect(conn).get_columns("licenses")]
 
 
-def test_primary_license_upgrade_keeps_every_row_and_marks_the_oldest(tmp_path):
+def test_primary_license_and_notices_upgrade_keeps_every_row_and_marks_the_oldest(tmp_path):
     url = create_database(tmp_path)
     try:
         app = make_app(url)
@@ -191,6 +191,7 @@ def test_primary_license_upgrade_keeps_every_row_and_marks_the_oldest(tmp_path):
                 position = _license_columns(conn).index("is_primary")
                 after = _rows(conn)
             # Every other table is untouched; licenses only gained the flag.
+            assert after.pop("consent_notices") == []
             assert {k: v for k, v in after.items() if k != "licenses"} == \
                 {k: v for k, v in before.items() if k != "licenses"}
             assert [row[:position] + row[position + 1:] for row in after["licenses"]] == \
@@ -209,6 +210,7 @@ def test_primary_license_upgrade_keeps_every_row_and_marks_the_oldest(tmp_path):
             downgrade(revision=BEFORE_PRIMARY_LICENSE)
             with db.engine.connect() as conn:
                 assert "is_primary" not in _license_columns(conn)
+                assert "consent_notices" not in inspect(conn).get_table_names()
                 assert _rows(conn) == before
             db.engine.dispose()
     finally:

@@ -23,6 +23,13 @@ class SharingForm(FlaskForm):
     confirmed = HiddenField(default="")
 
 
+class NoticeForm(FlaskForm):
+    """Continue past the sharing notice, keeping the current choice."""
+
+    #: Where the physician was going when they signed in (checked with ``safe_next``).
+    next = HiddenField(default="")
+
+
 class _Row(FlaskForm):
     class Meta:
         csrf = False  # the enclosing form carries the token

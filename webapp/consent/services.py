@@ -5,6 +5,7 @@ Views and staff tools call these; they flush and leave the commit to the caller.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -149,7 +150,45 @@ SOURCE_WORDS = {
     ConsentSource.STAFF: "CME staff, on your behalf",
     ConsentSource.IMPORT: "Imported from the learning system",
 }
+#: The same, as staff read them on the physician's record.
+STAFF_SOURCE_WORDS = {
+    **SOURCE_WORDS,
+    ConsentSource.PHYSICIAN: "The physician, on this site",
+}
 
 
 def source_words(source: ConsentSource) -> str:
     return SOURCE_WORDS[source]
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of the sharing history: a choice, or the sharing notice shown."""
+
+    at: dt.datetime
+    what: str
+    by: str
+    wording_version: str | None
+    note: str | None = None
+    notice: bool = False
+
+
+def history(learner: Learner, *, for_staff: bool = False) -> list[HistoryEntry]:
+    """Choices and notices shown, newest first (needs ``consent_events`` and ``consent_notices``)."""
+    words = STAFF_SOURCE_WORDS if for_staff else SOURCE_WORDS
+    entries = [
+        HistoryEntry(at=e.created_at, what="Share" if e.granted else "Do not share",
+                     by=words[e.source], wording_version=e.wording_version, note=e.note)
+        for e in reversed(learner.consent_events)
+    ]
+    for n in reversed(learner.consent_notices):
+        kept = "sharing" if n.sharing else "not sharing"
+        entries.append(HistoryEntry(
+            at=n.shown_at, notice=True,
+            what=f"Sharing notice shown; continued ({kept})",
+            by="The physician, after signing in" if for_staff else "You, after signing in",
+            wording_version=n.wording_version,
+            note=f"Continued {n.acknowledged_at:%b %-d, %Y %H:%M} UTC" if for_staff else None,
+        ))
+    # Stable: entries at the same instant keep choices before notices, newest first.
+    return sorted(entries, key=lambda entry: entry.at, reverse=True)

@@ -1,17 +1,23 @@
-"""The profile: the sharing permission, its history, and the identifiers PARS needs."""
+"""The profile: the sharing permission, its history, and the identifiers PARS needs;
+and the sharing notice shown after sign-in."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+import datetime as dt
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from webapp.auth.access import physician_required
+from webapp.auth.redirects import safe_next
 from webapp.boards import BOARDS
+from webapp.consent import notice as notices
 from webapp.consent import services, wording
-from webapp.consent.forms import SPARE_ROWS, IdentifiersForm, SharingForm
+from webapp.consent.forms import SPARE_ROWS, IdentifiersForm, NoticeForm, SharingForm
 from webapp.dates import MonthDay
+from webapp.db import utcnow
 from webapp.extensions import db, db_session
 from webapp.models import ConsentSource, Learner
 from webapp.pars import policy as pars_policy
@@ -24,7 +30,7 @@ def _learner() -> Learner:
         select(Learner)
         .where(Learner.id == current_user.learner_id)
         .options(selectinload(Learner.licenses), selectinload(Learner.board_certifications),
-                 selectinload(Learner.consent_events))
+                 selectinload(Learner.consent_events), selectinload(Learner.consent_notices))
     ).scalar_one()
 
 
@@ -54,8 +60,7 @@ def _render(learner: Learner, identifiers: IdentifiersForm | None = None, status
         chosen=learner.chose_personally,
         sharing=SharingForm(),
         identifiers=identifiers or _identifiers_form(learner),
-        history=list(reversed(learner.consent_events)),
-        source_words=services.source_words,
+        history=services.history(learner),
         boards=BOARDS,
         year_close=MonthDay.parse(current_app.config["PARS_YEAR_CLOSE"]),
     ), status
@@ -120,3 +125,58 @@ def identifiers():
         flash("Nothing changed.", "info")
     return redirect(url_for(".profile") + "#identifiers")
 
+
+
+#: In the (signed) session cookie: when this sign-in first showed the notice, and for which
+#: learner and wording version.
+NOTICE_SHOWN = "sharing_notice_shown"
+
+
+def _shown_at(learner: Learner) -> dt.datetime | None:
+    mark = session.get(NOTICE_SHOWN)
+    if not (isinstance(mark, dict) and mark.get("learner") == learner.id
+            and mark.get("version") == wording.VERSION):
+        return None
+    try:
+        return dt.datetime.fromisoformat(mark["at"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+@bp.get("/sharing-notice")
+@physician_required
+def notice():
+    """The permission and how to opt out, before the transcript (see ``consent.notice``)."""
+    next_url = safe_next(request.args.get("next")) or url_for("transcript.index")
+    learner = _learner()
+    if not learner.is_physician:
+        return redirect(next_url)  # not reported to PARS: nothing to tell them
+    if _shown_at(learner) is None:
+        session[NOTICE_SHOWN] = {"learner": learner.id, "version": wording.VERSION,
+                                 "at": utcnow().isoformat()}
+    return render_template(
+        "consent/notice.html", learner=learner, permission=_permission(),
+        shares=learner.shares(current_app.config["CONSENT_DEFAULT"]),
+        chosen=learner.chose_personally,
+        form=NoticeForm(formdata=None, next=next_url),
+        change_url=url_for(".profile", _anchor="sharing"),
+        year_close=MonthDay.parse(current_app.config["PARS_YEAR_CLOSE"]),
+    )
+
+
+@bp.post("/sharing-notice")
+@physician_required
+def acknowledge_notice():
+    """Continue: the current choice stays; that the notice was shown is recorded."""
+    # CSRFProtect refused a post without a valid token before this view ran.
+    next_url = safe_next(NoticeForm().next.data) or url_for("transcript.index")
+    learner = _learner()
+    if learner.is_physician:
+        notices.acknowledge(
+            db_session(), learner, identity_id=current_user.identity.id,
+            shown_at=_shown_at(learner), consent_default=current_app.config["CONSENT_DEFAULT"],
+            actor=current_user.actor,
+        )
+        db.session.commit()
+    session.pop(NOTICE_SHOWN, None)
+    return redirect(next_url)

@@ -71,6 +71,9 @@ class Learner(Base):
     consent_events: Mapped[list[ConsentEvent]] = relationship(
         back_populates="learner", order_by="ConsentEvent.id"
     )
+    consent_notices: Mapped[list[ConsentNotice]] = relationship(
+        back_populates="learner", order_by="ConsentNotice.id"
+    )
     completions: Mapped[list[Completion]] = relationship(back_populates="learner")
     identities: Mapped[list[Identity]] = relationship(back_populates="learner")
 
@@ -171,3 +174,27 @@ class ConsentEvent(Base):
 
     learner: Mapped[Learner] = relationship(back_populates="consent_events")
 
+
+class ConsentNotice(Base):
+    """The sharing notice, shown to a physician after signing in and acknowledged.
+
+    One row per physician and wording version they were shown (two only if two
+    sessions acknowledged at once). Rows are only ever added.
+    """
+
+    __tablename__ = "consent_notices"
+
+    id: Mapped[intpk]
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id"), index=True)
+    #: The signed-in identity the notice was shown to.
+    identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id"))
+    #: Version of the permission text shown (``webapp.consent.wording``).
+    wording_version: Mapped[str] = mapped_column(String(32))
+    #: Whether credit was being shared when the physician continued (continuing keeps it).
+    sharing: Mapped[bool]
+    #: When the notice was first shown in that sign-in.
+    shown_at: Mapped[timestamp]
+    #: When the physician continued past it.
+    acknowledged_at: Mapped[timestamp]
+
+    learner: Mapped[Learner] = relationship(back_populates="consent_notices")

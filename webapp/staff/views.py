@@ -24,6 +24,7 @@ from flask_login import current_user
 
 from webapp import audit
 from webapp.auth.access import staff_required
+from webapp.consent import notice as consent_notice
 from webapp.consent import services as consent_services
 from webapp.consent import wording
 from webapp.extensions import db, db_session
@@ -210,8 +211,11 @@ def physician(learner_id: int):
         "staff/physician.html", learner=learner, transcript=transcript,
         consent_form=StaffConsentForm(),
         shares=learner.shares(current_app.config["CONSENT_DEFAULT"]),
-        history=list(reversed(learner.consent_events)),
-        source_words=consent_services.source_words,
+        history=consent_services.history(learner, for_staff=True),
+        wording_version=wording.VERSION,
+        notice_shown=next((n for n in reversed(learner.consent_notices)
+                           if n.wording_version == wording.VERSION), None),
+        notice_pending=consent_notice.needed(db_session(), learner),
         requests=support_services.for_learner(db_session(), learner.id),
     )
 
