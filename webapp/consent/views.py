@@ -96,8 +96,9 @@ def sharing():
     if event is None:
         flash("Your sharing choice was already recorded; nothing changed.", "info")
     elif granted:
-        flash("Thank you: your credit will be shared with PARS and CME Passport. Credit that was "
-              "held back is sent in the next transmission.", "success")
+        flash("Thank you: your credit will be shared with PARS, and shows in CME Passport once "
+              "PARS matches it to you. Credit that was held back goes with the next submission, "
+              "if PARS still accepts it.", "success")
     else:
         flash("You opted out: from now on your credit is not sent to PARS. Credit already sent "
               "stays there.", "success")
@@ -119,8 +120,8 @@ def identifiers():
     )
     db.session.commit()
     if change.changed:
-        flash("Your details were saved. Credit that was waiting for them is sent in the next "
-              "transmission.", "success")
+        flash("Your details were saved. Credit that was waiting for them, or that PARS rejected "
+              "for a missing or unmatched detail, goes with the next submission.", "success")
     else:
         flash("Nothing changed.", "info")
     return redirect(url_for(".profile") + "#identifiers")
