@@ -170,3 +170,11 @@ def test_notices_are_never_changed(browser, physician, client, db_session):
     notice.sharing = False
     with pytest.raises(AppendOnlyViolation):
         db_session.flush()
+
+
+def test_physicians_are_those_of_the_configured_degrees(browser, make, idp, app, monkeypatch):
+    make.learner(email="someone@example.org", degree="M.B.B.S.")
+    assert browser.sign_in().headers["Location"] == FIRST_PAGE
+    monkeypatch.setitem(app.config, "PHYSICIAN_DEGREES", frozenset({"MD", "DO"}))
+    browser.client.post("/logout")
+    assert browser.sign_in().headers["Location"] == "/"

@@ -13,6 +13,7 @@ from tests.credits.test_import import BASE, csv_bytes
 from webapp.credits.importer import import_credits
 from webapp.models import Action, AuditEvent, Learner, License
 from webapp.pars import record
+from webapp.pars.eligibility import assess
 from webapp.pars.policy import Policy
 
 
@@ -64,7 +65,8 @@ def test_profile_offers_an_accessible_choice_with_the_primary_checked(client, lo
     assert "<legend>License 1</legend>" in html and "<legend>Add a license</legend>" in html
 
 
-def test_choosing_another_primary_saves_it_and_pars_gets_it(client, login_as, make, db_session):
+def test_choosing_another_primary_saves_it_and_pars_gets_it(client, login_as, make, db_session,
+                                                           policy):
     learner = two_licenses(make, db_session)
     completion = make.completion(learner)
     login_as(learner)
@@ -74,7 +76,8 @@ def test_choosing_another_primary_saves_it_and_pars_gets_it(client, login_as, ma
     saved = reload(db_session, learner)
     assert primaries(saved) == [("OH", "35-2")]
     assert (saved.primary_license.state, saved.primary_license.number) == ("OH", "35-2")
-    sent = record.build("ccid:x:y", Action.ADD, completion, saved)
+    sent = record.build("ccid:x:y", Action.ADD, completion, saved,
+                        assess(completion, saved, policy.rules))
     assert (sent["license_state"], sent["license_number"]) == ("OH", "35-2")
     audit = db_session.scalars(select(AuditEvent).where(
         AuditEvent.action == "identifiers.updated")).one()

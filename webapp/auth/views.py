@@ -75,7 +75,8 @@ def callback():
     flash("You are signed in.", "success")
     target = verified.next_url or url_for("main.index")
     # A physician sees the sharing permission first: once, and again when its wording changes.
-    if notice.needed(db_session(), sign_in.identity.learner):
+    if notice.needed(db_session(), sign_in.identity.learner,
+                     degrees=current_app.config["PHYSICIAN_DEGREES"]):
         target = url_for("consent.notice", next=target)
     return redirect(target)
 

@@ -22,12 +22,17 @@ from webapp import audit
 from webapp.consent import wording
 from webapp.db import utcnow
 from webapp.models import ConsentEvent, ConsentNotice, ConsentSource, Learner
+from webapp.models.people import is_physician
 
 
-def needed(session: Session, learner: Learner | None, version: str | None = None) -> bool:
+def needed(session: Session, learner: Learner | None, *, degrees: frozenset[str],
+           version: str | None = None) -> bool:
     """Whether ``learner`` must be shown the sharing notice (of ``version``, default the
-    current wording) before anything else."""
-    if learner is None or not learner.is_physician:
+    current wording) before anything else.
+
+    ``degrees``: those reported to PARS as physicians (the ``PHYSICIAN_DEGREES`` setting).
+    """
+    if learner is None or not is_physician(learner.degree, degrees):
         return False
     version = version or wording.VERSION
     acknowledged = session.scalar(
@@ -46,7 +51,7 @@ def needed(session: Session, learner: Learner | None, version: str | None = None
 
 def acknowledge(
     session: Session, learner: Learner, *, identity_id: int, shown_at: dt.datetime | None,
-    consent_default: bool, actor: str, version: str | None = None,
+    consent_default: bool, degrees: frozenset[str], actor: str, version: str | None = None,
 ) -> ConsentNotice | None:
     """Record that the physician was shown ``version`` and continued; None if nothing to record.
 
@@ -54,7 +59,7 @@ def acknowledge(
     notice, and nothing about consent changes.
     """
     version = version or wording.VERSION
-    if not needed(session, learner, version):
+    if not needed(session, learner, degrees=degrees, version=version):
         return None
     now = utcnow()
     notice = ConsentNotice(

@@ -20,6 +20,7 @@ from webapp.dates import MonthDay
 from webapp.db import utcnow
 from webapp.extensions import db, db_session
 from webapp.models import ConsentSource, Learner
+from webapp.models.people import is_physician
 from webapp.pars import policy as pars_policy
 
 bp = Blueprint("consent", __name__)
@@ -133,6 +134,11 @@ def identifiers():
 NOTICE_SHOWN = "sharing_notice_shown"
 
 
+def _physician(learner: Learner) -> bool:
+    """Reported to PARS as a physician (the configured degrees)."""
+    return is_physician(learner.degree, current_app.config["PHYSICIAN_DEGREES"])
+
+
 def _shown_at(learner: Learner) -> dt.datetime | None:
     mark = session.get(NOTICE_SHOWN)
     if not (isinstance(mark, dict) and mark.get("learner") == learner.id
@@ -150,7 +156,7 @@ def notice():
     """The permission and how to opt out, before the transcript (see ``consent.notice``)."""
     next_url = safe_next(request.args.get("next")) or url_for("transcript.index")
     learner = _learner()
-    if not learner.is_physician:
+    if not _physician(learner):
         return redirect(next_url)  # not reported to PARS: nothing to tell them
     if _shown_at(learner) is None:
         session[NOTICE_SHOWN] = {"learner": learner.id, "version": wording.VERSION,
@@ -172,11 +178,11 @@ def acknowledge_notice():
     # CSRFProtect refused a post without a valid token before this view ran.
     next_url = safe_next(NoticeForm().next.data) or url_for("transcript.index")
     learner = _learner()
-    if learner.is_physician:
+    if _physician(learner):
         notices.acknowledge(
             db_session(), learner, identity_id=current_user.identity.id,
             shown_at=_shown_at(learner), consent_default=current_app.config["CONSENT_DEFAULT"],
-            actor=current_user.actor,
+            degrees=current_app.config["PHYSICIAN_DEGREES"], actor=current_user.actor,
         )
         db.session.commit()
     session.pop(NOTICE_SHOWN, None)

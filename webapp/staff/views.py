@@ -215,7 +215,8 @@ def physician(learner_id: int):
         wording_version=wording.VERSION,
         notice_shown=next((n for n in reversed(learner.consent_notices)
                            if n.wording_version == wording.VERSION), None),
-        notice_pending=consent_notice.needed(db_session(), learner),
+        notice_pending=consent_notice.needed(
+            db_session(), learner, degrees=current_app.config["PHYSICIAN_DEGREES"]),
         requests=support_services.for_learner(db_session(), learner.id),
     )
 
