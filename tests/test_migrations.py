@@ -47,7 +47,7 @@ def test_upgrade_on_empty_database_matches_models(tmp_path):
 BEFORE_LEARNER_COLUMNS_DROPPED = "0003_support"
 LEARNER_COLUMNS_DROPPED = "0004_learners"
 #: The head before licenses got a primary flag and sharing notices their table.
-BEFORE_PRIMARY_LICENSE = LEARNER_COLUMNS_DROPPED
+BEFORE_PRIMARY_LICENSE = "0005_identity_links"
 
 
 def _rows(conn) -> dict[str, list[tuple]]:

@@ -106,7 +106,7 @@ class Learner(Base):
         """The license reported to PARS: the one marked primary.
 
         Rows written around the services (bulk inserts) may mark none; the oldest
-        license is then taken, the same rule migration 0005 applied to existing rows.
+        license is then taken, the same rule migration 0006 applied to existing rows.
         """
         if not self.licenses:
             return None

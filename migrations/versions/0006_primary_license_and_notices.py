@@ -12,16 +12,16 @@ current wording (``webapp/consent/notice.py``).
 Columns are added and dropped with ALTER TABLE on SQLite too (``recreate="never"``):
 a table rebuild is not needed for either and would copy every row.
 
-Revision ID: 0005_primary_notices
-Revises: 0004_learners
+Revision ID: 0006_primary_notices
+Revises: 0005_identity_links
 Create Date: 2026-12-02
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_primary_notices"
-down_revision = "0004_learners"
+revision = "0006_primary_notices"
+down_revision = "0005_identity_links"
 branch_labels = None
 depends_on = None
 
