@@ -158,7 +158,6 @@ def load(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "SUBMISSION_FREQUENCY": get("SUBMISSION_FREQUENCY", "every day"),
         #: Learners who never chose: share (opt-out model) or not (opt-in model).
         "CONSENT_DEFAULT": _bool(get("CONSENT_DEFAULT"), True),
-        "CONSENT_WORDING_VERSION": get("CONSENT_WORDING_VERSION", "2023-07"),
         # Single sign-on
         "OIDC_ISSUER": get("OIDC_ISSUER", ""),
         "OIDC_CLIENT_ID": get("OIDC_CLIENT_ID", ""),

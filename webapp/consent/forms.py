@@ -26,6 +26,13 @@ class SharingForm(FlaskForm):
     confirmed = HiddenField(default="")
 
 
+class NoticeForm(FlaskForm):
+    """Continue past the sharing notice, keeping the current choice."""
+
+    #: Where the physician was going when they signed in (checked with ``safe_next``).
+    next = HiddenField(default="")
+
+
 class _Row(FlaskForm):
     class Meta:
         csrf = False  # the enclosing form carries the token
@@ -64,6 +71,8 @@ class IdentifiersForm(FlaskForm):
     birth_day = SelectField("Day", choices=[SelectChoice("", "—")]
                             + [SelectChoice(f"{d:02d}", str(d)) for d in range(1, 32)], default="")
     licenses = FieldList(FormField(LicenseRow), min_entries=1)
+    #: Index of the license row chosen as primary (one radio per row, all of this name).
+    primary_license = StringField("Primary license", default="")
     boards = FieldList(FormField(BoardRow), min_entries=1)
 
     def validate_npi(self, field):
@@ -80,6 +89,11 @@ class IdentifiersForm(FlaskForm):
 
     def validate_licenses(self, field):
         _at_most(field, "licenses", lambda row: row.state.data or row.number.data)
+
+    def validate_primary_license(self, field):
+        value = (field.data or "").strip()
+        if value and not (value.isdigit() and int(value) < len(self.licenses.entries)):
+            raise ValidationError("Choose one of your licenses as the primary one.")
 
     def validate_boards(self, field):
         _at_most(field, "board certifications", lambda row: row.board.data or row.board_id.data)
@@ -104,6 +118,17 @@ class IdentifiersForm(FlaskForm):
                 if pair not in pairs:
                     pairs.append(pair)
         return pairs
+
+    def primary_pair(self) -> tuple[str, str] | None:
+        """The license chosen as primary, or None when the chosen row is empty or none was chosen
+        (the services then keep the current primary, or take the next one)."""
+        value = (self.primary_license.data or "").strip()
+        if not value.isdigit() or int(value) >= len(self.licenses.entries):
+            return None
+        row = self.licenses.entries[int(value)].form
+        if row.state.data and row.number.data:
+            return (row.state.data, row.number.data)
+        return None
 
     def board_pairs(self) -> list[tuple[str, str | None]]:
         return [(row.form.board.data, row.form.board_id.data or None)

@@ -471,7 +471,9 @@ class _Merger:
             lic.state == row.license_state and lic.number == row.license_number
             for lic in learner.licenses
         ):
-            learner.licenses.append(License(state=row.license_state, number=row.license_number))
+            # Primary only as the learner's first license: never overrides the physician's choice.
+            learner.licenses.append(License(state=row.license_state, number=row.license_number,
+                                            primary=not learner.licenses))
             changed = True
         if row.board:
             cert = next((c for c in learner.board_certifications if c.board == row.board), None)
