@@ -37,9 +37,12 @@ FAST = {
 
 @pytest.fixture
 def fake_pars() -> Iterator[FakePars]:
-    server = FakePars(slow_seconds=0.8).start()
+    # Every document posted is checked against the project's JSON Schema: one the
+    # engine built wrong fails the test that sent it, whatever else it expected.
+    server = FakePars(slow_seconds=0.8, validate=True).start()
     yield server
     server.stop()
+    assert not server.invalid_documents, [why for _, why in server.invalid_documents]
 
 
 @dataclass

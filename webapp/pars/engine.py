@@ -308,7 +308,7 @@ class _Run:
                 accepted.append(item.id)
                 if item.action == Action.DELETE:
                     removals.append(item.id)
-            elif item.action == Action.ADD and result.code == ParsCode.DUPLICATE_CREDIT_ID:
+            elif item.action == Action.ADD and ParsCode.DUPLICATE_CREDIT_ID in result.codes:
                 # PARS already holds this CreditID: it was stored before; confirm by look-up.
                 verify.append(item.id)
             else:
