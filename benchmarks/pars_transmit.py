@@ -6,8 +6,9 @@
 For each size it builds a database of N eligible completions (a third with
 board credit), starts the fake server in a process of its own, and runs
 ``flask pars transmit`` as a child process (planning included); then, against
-a fresh server, a bare loop that only builds the same kind of record and posts
-it in the same batches with ``requests``. Peak memory is each child's maximum
+a fresh server, a bare loop that only builds the same kind of record, turns it into the same
+version-2 document with the client's own builder, posts it in the same batches
+with ``requests`` and reads the results as the client does. Peak memory is each child's maximum
 resident set size. It measures; it does not assert.
 """
 
@@ -42,26 +43,29 @@ CHUNK = 5000
 PER_LEARNER = 4
 
 BARE_LOOP = r'''
-import json, sys, uuid, requests
+import sys, uuid, requests
+from webapp.pars.client import document, read_results, reports_of
 url, user, password, records, batch = sys.argv[1:6]
 records, batch = int(records), int(batch)
 http = requests.Session()
 http.auth = (user, password)
-def report(n):
-    return {"CreditID": f"ccid:0001234:{uuid.uuid4()}", "LearnerRecordAction": "add",
-            "ActivityID": "202300001", "CompletionDate": "2026-11-01",
-            "Learner": {"FirstName": f"First{n}", "LastName": f"Last{n}", "BirthMonthDay": "05-06",
-                        "NPI": "1234567893", "LicenseState": "MI", "LicenseNumber": f"43{n:08d}"},
-            "Credits": [{"Type": "AMA PRA Category 1 Credit", "Amount": 1.25}] + (
-                [{"Board": "ABIM", "BoardID": f"{n:06d}", "Type": "Medical Knowledge",
-                  "Amount": 1.25}] if n % 3 == 0 else [])}
+def record(n):
+    return {"credit_id": f"ccid:0001234:{uuid.uuid4()}", "action": "add",
+            "activity_id": "202300001", "activity_title": "Benchmark activity",
+            "completion_date": "2026-11-01", "first_name": f"First{n}", "last_name": f"Last{n}",
+            "birth_month_day": "05-06", "npi": "1234567893", "license_state": "MI",
+            "license_number": f"43{n:08d}", "cme_credits": "1.25",
+            "boards": [{"board": "ABIM", "board_id": f"{n:06d}", "credit_type": "Medical Knowledge",
+                        "credits": "1.25"}] if n % 3 == 0 else []}
 sent = 0
 while sent < records:
     size = min(batch, records - sent)
-    body = {"ProviderID": "0001234", "ActivityReports": [report(sent + i) for i in range(size)]}
+    batch_records = [record(sent + i) for i in range(size)]
+    body = document(batch_records, provider_id="0001234", reporting_organization="Lakeshore Health")
     response = http.post(url + "/learner-activities", json=body, timeout=(5, 30))
     response.raise_for_status()
-    assert len(response.json()["Results"]) == size
+    results = read_results(response.json(), batch_records, reports_of(body))
+    assert all(r.accepted for r in results)
     sent += size
 '''
 
@@ -151,16 +155,16 @@ def measure(records: int, batch: int, tmp: Path, server_url: str | None = None) 
             populate(records)
             db.session.remove()
             db.engine.dispose()
-        server, server_url = start_server()
+        server, pars_url = start_server()
         # development, not testing: tests record every query in memory (Flask-SQLAlchemy).
         env = {**os.environ, "DATABASE_URL": url, "APP_ENV": "development",
-               "PARS_API_URL": server_url, "PARS_USER": "pars-user",
+               "PARS_API_URL": pars_url, "PARS_USER": "pars-user",
                "PARS_PASSWORD": "pars-secret", "PARS_BATCH_SIZE": str(batch)}
         seconds, peak, line = child([str(Path(sys.executable).with_name("flask")), "--app",
                                      "wsgi", "pars", "transmit"], env)
         stats = stop_server(server)
-        server, server_url = start_server()
-        bare_seconds, bare_peak, _ = child([sys.executable, "-c", BARE_LOOP, server_url,
+        server, pars_url = start_server()
+        bare_seconds, bare_peak, _ = child([sys.executable, "-c", BARE_LOOP, pars_url,
                                             "pars-user", "pars-secret", str(records), str(batch)])
         bare_stats = stop_server(server)
         return {"records": records, "engine_s": seconds, "engine_rps": records / seconds,
