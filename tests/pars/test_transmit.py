@@ -73,6 +73,12 @@ def test_eligible_records_are_accepted_once_and_ineligible_never_sent(env):
         assert (record.state, record.error_code) == (S.WAITING, code)
     run = db.session.scalar(select(EngineRun).where(EngineRun.id == report.run_id))
     assert run.outcome == "ok" and run.finished_at and run.summary["accepted"] == len(ids)
+    # Each record's timeline: queued when planned, accepted when PARS answered, by this run.
+    events = db.session.scalars(select(DeliveryEvent).where(
+        DeliveryEvent.delivery_id.in_([d.id for c in ids for d in records[c]]))).all()
+    assert sorted((e.kind.value, e.run_id) for e in events) == sorted(
+        [("accepted", report.run_id)] * len(ids) + [("queued", report.run_id)] * len(ids))
+    assert all(abs(e.at - run.started_at) < dt.timedelta(hours=1) for e in events)
     assert run.kind == "transmit"
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "pars.transmitted"))
 
