@@ -44,6 +44,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from webapp.boards import board
+
 POST_FAULTS = ("error_before", "error_after", "timeout_before", "timeout_after", "drop_before",
                "drop_after", "rate_limit", "garbage_after")
 GET_FAULTS = ("error", "timeout", "drop", "rate_limit")
@@ -51,8 +53,6 @@ _ACTIVITY_RE = re.compile(r"^\d{9}$")
 _STATE_RE = re.compile(r"^[A-Z]{2}$")
 _CERTIFICATE_RE = re.compile(r"^(.+)\.\d+$")
 AMA = "AMA PRA Category 1 Credit"
-#: Boards that match a physician without a board ID (as in ``webapp.boards``).
-BOARD_ID_OPTIONAL = frozenset({"ABS"})
 #: Reasons a board gives in realistic mode.
 BOARD_REASONS = ("Board ID not found", "Name does not match the board's records",
                  "Activity not approved for MOC by the board")
@@ -164,6 +164,9 @@ class FakePars:
         self.pause_reached = threading.Event()
         self.pause_release = threading.Event()
         self.post_delay = 0.0
+        #: Posts and look-ups received so far; ``wait_for_requests`` waits on the condition.
+        self.requests_seen = 0
+        self.request_arrived = threading.Condition(self.lock)
         self._server: _Server | None = None
 
     # -- control ----------------------------------------------------------
@@ -230,6 +233,17 @@ class FakePars:
             if kinds and self._rng.random() < rate:
                 return self._rng.choice(kinds)
         return None
+
+    def wait_for_requests(self, count: int, timeout: float) -> bool:
+        """Wait until ``count`` requests (posts and look-ups) have arrived since the start;
+        False if ``timeout`` seconds pass first."""
+        with self.request_arrived:
+            return self.request_arrived.wait_for(lambda: self.requests_seen >= count, timeout)
+
+    def _arrived(self) -> None:
+        """Count a request that was just recorded (``lock`` held) and wake the waiters."""
+        self.requests_seen += 1
+        self.request_arrived.notify_all()
 
     # -- what the tests read ------------------------------------------------
 
@@ -370,11 +384,11 @@ class FakePars:
             if "NPI" not in domains and not any(_STATE_RE.match(str(d)) for d in domains):
                 return ("MISSING_IDENTIFIER", "An NPI or a state license is required")
         else:
-            board = certification.split(" ", 1)[0]
-            if board not in domains and board not in BOARD_ID_OPTIONAL:
-                return ("MISSING_IDENTIFIER", f"The {board} board ID is required")
-            if not domains:
-                return ("MISSING_IDENTIFIER", "An identifier of the learner is required")
+            # Boards that match on name and birth month and day need no board ID.
+            code = certification.split(" ", 1)[0]
+            entry = board(code)
+            if code not in domains and (entry is None or entry.needs_board_id):
+                return ("MISSING_IDENTIFIER", f"The {code} board ID is required")
         try:
             amount = Decimal(str(credit.get("numberOfCredits")))
         except InvalidOperation:
@@ -410,9 +424,9 @@ class FakePars:
             return entries
 
     def _board_decision(self, cert: dict[str, Any], held: Stored) -> tuple[str, str | None]:
-        board = cert["CreditReceived"]["activityCertification"].split(" ", 1)[0]
-        board_id = next((u["value"] for u in cert["UniqueID"] if u["domain"] == board), None)
-        decided = self.board_decisions.get((board, board_id))
+        code = cert["CreditReceived"]["activityCertification"].split(" ", 1)[0]
+        board_id = next((u["value"] for u in cert["UniqueID"] if u["domain"] == code), None)
+        decided = self.board_decisions.get((code, board_id))
         if decided is not None:
             return decided
         if not self.realistic or held.status != "Accepted":
@@ -476,6 +490,7 @@ class _Handler(BaseHTTPRequestHandler):
                     [str(_action(r)) for r in reports], None, certificate_ids=certificates)
         with fake.lock:
             fake.posts.append(post)
+            fake._arrived()
         if urlsplit(self.path).path != "/learner-activities":
             post.status = 404
             return self._send(404, {"Errors": [{"Code": "NOT_FOUND", "Message": "no such path"}]})
@@ -534,6 +549,7 @@ class _Handler(BaseHTTPRequestHandler):
         with fake.lock:
             fake.lookups.append((time.monotonic(), report_key(credit_id)))
             fake.asked.append(credit_id)
+            fake._arrived()
         fault = fake._fault("GET")
         if fault == "unauthorized":
             return self._send(401, {})

@@ -119,7 +119,7 @@ def test_dropping_the_learner_change_times_keeps_every_row(tmp_path):
             positions = [i for i, c in enumerate(inspect(db.engine).get_columns("learners"))
                          if c["name"] in dropped]
 
-            upgrade()
+            upgrade(revision="0004_learners")
             with db.engine.connect() as conn:
                 assert _learner_columns(conn).isdisjoint(dropped)
                 after = _rows(conn)

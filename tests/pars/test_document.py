@@ -118,8 +118,12 @@ def test_each_board_credit_line_is_a_certificate_numbered_after_the_cme_one():
         (CREDIT_ID + ".2", "ABIM Medical Knowledge", 1.0),
         (CREDIT_ID + ".3", "ABS Accredited CME", 0.75),
     ]
-    # ABS needs no board ID: the learner's own identifiers stand in for it.
+    # ABS needs no board ID: the learner's own identifiers stand in for it, if any.
     assert built[2]["UniqueID"] == built[0]["UniqueID"]
+    nothing = {**two_boards, "cme_credits": "0.00", "npi": None, "license_state": None,
+               "license_number": None, "boards": two_boards["boards"][1:]}
+    assert certs(nothing)[0]["UniqueID"] == []  # matched on name and birth month and day
+    assert problems(build(nothing)) == []
     assert certificate_boards(two_boards) == {CREDIT_ID + ".2": "ABIM", CREDIT_ID + ".3": "ABS"}
     assert problems(build(two_boards)) == []
 
@@ -152,7 +156,7 @@ def test_the_schema_holds_the_contracts_decisions():
         return r["Activity"]["Module"]["CreditCertificate"][0]
 
     assert broken(lambda r: cert(r).update(UniqueID={"value": "1", "domain": "NPI"}))
-    assert broken(lambda r: cert(r).update(UniqueID=[]))
+    assert broken(lambda r: cert(r).update(UniqueID=[]))  # AMA PRA Category 1: NPI or license
     assert broken(lambda r: r["Member"]["PersonalInfo"].update(BirthDate="1980-04-17"))
     assert broken(lambda r: r["Member"]["PersonalInfo"].update(BirthDate="13-01"))
     assert broken(lambda r: cert(r).update(CreditID="ccid:0001234:a:b"))

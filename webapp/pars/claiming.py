@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, aliased
 from webapp.models import SETTLED, Action, Completion, Delivery, DeliveryState, Learner
 from webapp.pars import facts, record, words
 from webapp.pars import lifecycle as life
+from webapp.pars.board_rules import violations
 from webapp.pars.codes import EngineCode
 from webapp.pars.eligibility import Rules
 from webapp.pars.outbox import verdict
@@ -107,11 +108,16 @@ def claim(session: Session, rules: Rules, *, limit: int, token: str, run_id: int
     withdrawn = {w.id: w for w in session.execute(
         select(Delivery.id, Delivery.state, Delivery.sent_payload)
         .where(Delivery.id.in_(withdrawn_ids)))} if withdrawn_ids else {}
+    assessments = {d.id: completions[d.completion_id].assess(rules) for d in records}
+    broken = violations(session, [
+        (cast(Delivery, _Candidate(d.id, completions[d.completion_id])),
+         assessments[d.id].sends_boards)
+        for d in records if d.action == Action.ADD and assessments[d.id].sendable])
     taken: list[dict[str, Any]] = []
     for delivery in records:
         result.examined += 1
         completion = completions[delivery.completion_id]
-        assessment = completion.assess(rules)
+        assessment = assessments[delivery.id]
         withdrawn_add = withdrawn.get(delivery.withdraws_id) if delivery.withdraws_id else None
         if delivery.action == Action.DELETE:
             if withdrawn_add is not None and withdrawn_add.state == S.REMOVED:
@@ -144,12 +150,19 @@ def claim(session: Session, rules: Rules, *, limit: int, token: str, run_id: int
                            error_code=blocker.value)
             result.set_aside[state] += 1
             continue
+        if delivery.id in broken:
+            code, words_for_staff = broken[delivery.id]
+            _set_aside(session, delivery.id, life.FAIL, "Not sent: it breaks a certifying "
+                       "board's rule. CME staff will review it.", run_id=run_id, at=now,
+                       error_code=code.value, error_message=words_for_staff)
+            result.set_aside[S.FAILED] += 1
+            continue
         if delivery.action == Action.DELETE:
             assert withdrawn_add is not None and withdrawn_add.sent_payload is not None
             payload = record.as_delete(withdrawn_add.sent_payload)
             revision = delivery.completion_revision
         else:
-            payload = completion.record(delivery.credit_id, Action.ADD)
+            payload = completion.record(delivery.credit_id, Action.ADD, assessment)
             revision = completion.revision
         attempts = delivery.attempts + 1
         taken.append({"id": delivery.id, "sent_payload": payload,
@@ -162,6 +175,14 @@ def claim(session: Session, rules: Rules, *, limit: int, token: str, run_id: int
                    claim_token=token, claim_run_id=run_id, claimed_at=now, batch_id=batch_id,
                    attempts=Delivery.attempts + 1)
     return result
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """What the board rules read of a record about to be claimed."""
+
+    id: int
+    completion: facts.CompletionFacts
 
 
 def _set_aside(session: Session, delivery_id: int, transition: life.Transition, detail: str,

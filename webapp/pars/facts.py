@@ -83,6 +83,8 @@ class LearnerFacts:
 @dataclass(slots=True, eq=False)
 class CompletionFacts:
     id: int
+    learner_id: int
+    activity_id: int
     completion_date: dt.date
     cme_credits: Decimal
     revision: int
@@ -97,9 +99,9 @@ class CompletionFacts:
         """``eligibility.assess`` of this completion (the one set of rules)."""
         return assess(cast(Any, self), cast(Any, self.learner), rules)
 
-    def record(self, credit_id: str, action: Action) -> dict[str, Any]:
+    def record(self, credit_id: str, action: Action, parts: Assessment) -> dict[str, Any]:
         """``record.build`` of this completion (the one record format)."""
-        return record.build(credit_id, action, cast(Any, self), cast(Any, self.learner))
+        return record.build(credit_id, action, cast(Any, self), cast(Any, self.learner), parts)
 
 
 def load(session: Session, completion_ids: Iterable[int]) -> dict[int, CompletionFacts]:
@@ -111,10 +113,11 @@ def load(session: Session, completion_ids: Iterable[int]) -> dict[int, Completio
     conn = session.connection()
     learners: dict[int, LearnerFacts] = {}
     completions: dict[int, CompletionFacts] = {}
-    for (completion_id, completion_date, cme_credits, revision, activity_id, title, learner_id,
-         first_name, last_name, degree, npi, birth_month_day, consent) in conn.execute(
-        select(Completion.id, Completion.completion_date, Completion.cme_credits,
-               Completion.revision, Activity.accme_activity_id, Activity.title, Learner.id,
+    for (completion_id, activity_id, completion_date, cme_credits, revision, accme_id, title,
+         learner_id, first_name, last_name, degree, npi, birth_month_day, consent) in conn.execute(
+        select(Completion.id, Completion.activity_id, Completion.completion_date,
+               Completion.cme_credits, Completion.revision, Activity.accme_activity_id,
+               Activity.title, Learner.id,
                Learner.first_name, Learner.last_name, Learner.degree, Learner.npi,
                Learner.birth_month_day, Learner.consent_granted)
         .join(Completion.activity).join(Completion.learner)
@@ -125,8 +128,8 @@ def load(session: Session, completion_ids: Iterable[int]) -> dict[int, Completio
             learner = learners[learner_id] = LearnerFacts(
                 learner_id, first_name, last_name, degree, npi, birth_month_day, consent, [], [])
         completions[completion_id] = CompletionFacts(
-            completion_id, completion_date, cme_credits, revision,
-            ActivityFacts(activity_id, title), learner, [])
+            completion_id, learner_id, activity_id, completion_date, cme_credits, revision,
+            ActivityFacts(accme_id, title), learner, [])
     learner_ids = sorted(learners)
     for learner_id, state, number in conn.execute(
         select(License.learner_id, License.state, License.number)

@@ -1,7 +1,7 @@
-"""Staff forms: consent recorded on a physician's behalf, and what resolved a record."""
+"""Staff forms: consent recorded on a physician's behalf, what resolved a record, sign-in links."""
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, TextAreaField
+from wtforms import IntegerField, RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; stubs are 3.2
 from wtforms.validators import DataRequired, Length
 
@@ -19,3 +19,15 @@ class StaffConsentForm(FlaskForm):
 class ResolveForm(FlaskForm):
     note = TextAreaField("What was done", validators=[
         DataRequired(message="Write what was done, for the record."), Length(max=2000)])
+
+
+class LinkIdentityForm(FlaskForm):
+    learner_id = IntegerField("Learner", validators=[DataRequired(message="Choose a learner.")])
+    note = TextAreaField("What you checked", validators=[
+        DataRequired(message="Write what you checked, e.g. 'called the physician, ticket 4711'."),
+        Length(max=1000)])
+
+
+class UnlinkIdentityForm(FlaskForm):
+    note = TextAreaField("Why", validators=[
+        DataRequired(message="Write why the link is wrong."), Length(max=1000)])
