@@ -41,8 +41,9 @@ def test_upgrade_on_empty_database_matches_models(tmp_path):
         drop_database(url)
 
 
-#: The head before the learners' unused change times were dropped.
+#: The head before the learners' unused change times were dropped, and after.
 BEFORE_LEARNER_COLUMNS_DROPPED = "0003_support"
+LEARNER_COLUMNS_DROPPED = "0004_learners"
 
 
 def _rows(conn) -> dict[str, list[tuple]]:
@@ -90,9 +91,11 @@ def _fill(conn) -> None:
     conn.execute(insert(t["support_requests"]).values(
         id=1, reference="CME-ABC123", learner_id=1, completion_id=1, kind="wrong",
         message="Not on my board record", state="open", created_at=now))
+    conn.execute(insert(t["batches"]).values(id=1, kind="excel", state="confirmed",
+                                             record_count=1, file_name="b.xlsx", created_at=now))
     conn.execute(insert(t["deliveries"]).values(
-        id=1, completion_id=1, action="add", credit_id="0001234-1-1", state="accepted",
-        due_date=dt.date(2026, 12, 1), has_board_credit=True, attempts=1,
+        id=1, completion_id=1, action="add", credit_id="0001234-1-1", state="sent",
+        due_date=dt.date(2026, 12, 1), has_board_credit=True, attempts=1, batch_id=1,
         created_at=now, updated_at=now))
     conn.execute(insert(t["delivery_events"]).values(id=1, delivery_id=1, at=now, kind="accepted",
                                                      detail="Sent to PARS and accepted."))
@@ -119,7 +122,7 @@ def test_dropping_the_learner_change_times_keeps_every_row(tmp_path):
             positions = [i for i, c in enumerate(inspect(db.engine).get_columns("learners"))
                          if c["name"] in dropped]
 
-            upgrade()
+            upgrade(revision=LEARNER_COLUMNS_DROPPED)
             with db.engine.connect() as conn:
                 assert _learner_columns(conn).isdisjoint(dropped)
                 after = _rows(conn)
@@ -138,6 +141,38 @@ def test_dropping_the_learner_change_times_keeps_every_row(tmp_path):
             assert {k: v for k, v in back.items() if k != "learners"} == \
                 {k: v for k, v in before.items() if k != "learners"}
             assert len(back["learners"]) == 1
+            db.engine.dispose()
+    finally:
+        drop_database(url)
+
+
+def test_excel_row_columns_are_added_empty_and_removed_with_every_row_kept(tmp_path):
+    url = create_database(tmp_path)
+    try:
+        app = make_app(url)
+        with app.app_context():
+            upgrade(revision=BEFORE_LEARNER_COLUMNS_DROPPED)
+            with db.engine.begin() as conn:
+                _fill(conn)
+            upgrade(revision=LEARNER_COLUMNS_DROPPED)
+            with db.engine.connect() as conn:
+                before = _rows(conn)
+
+            upgrade(revision="0005_excel_rows")
+            with db.engine.connect() as conn:
+                after = _rows(conn)
+                columns = {name: [c["name"] for c in inspect(conn).get_columns(name)]
+                           for name in ("deliveries", "batches")}
+            assert columns["deliveries"][-1] == "batch_row"
+            assert columns["batches"][-1] == "row_count"
+            expected = dict(before)
+            for name in ("deliveries", "batches"):
+                expected[name] = [row + (None,) for row in before[name]]
+            assert after == expected
+
+            downgrade(revision=LEARNER_COLUMNS_DROPPED)
+            with db.engine.connect() as conn:
+                assert _rows(conn) == before
             db.engine.dispose()
     finally:
         drop_database(url)
