@@ -50,7 +50,7 @@ STATE_LABELS: dict[DeliveryState, str] = {
     S.REJECTED: "Rejected",
     S.FAILED: "Failed",
     S.ACCEPTED: "Accepted",
-    S.SENT: "Uploaded",
+    S.SENT: "Uploaded (answer not recorded)",
     S.CANCELLED: "Cancelled",
     S.REMOVED: "Removed",
 }
