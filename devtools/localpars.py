@@ -81,6 +81,9 @@ class FakePars:
         self.pause_reached = threading.Event()
         self.pause_release = threading.Event()
         self.post_delay = 0.0
+        #: Posts and look-ups received so far; ``wait_for_requests`` waits on the condition.
+        self.requests_seen = 0
+        self.request_arrived = threading.Condition(self.lock)
         self._server: _Server | None = None
 
     # -- control ----------------------------------------------------------
@@ -145,6 +148,17 @@ class FakePars:
             if kinds and self._rng.random() < rate:
                 return self._rng.choice(kinds)
         return None
+
+    def wait_for_requests(self, count: int, timeout: float) -> bool:
+        """Wait until ``count`` requests (posts and look-ups) have arrived since the start;
+        False if ``timeout`` seconds pass first."""
+        with self.request_arrived:
+            return self.request_arrived.wait_for(lambda: self.requests_seen >= count, timeout)
+
+    def _arrived(self) -> None:
+        """Count a request that was just recorded (``lock`` held) and wake the waiters."""
+        self.requests_seen += 1
+        self.request_arrived.notify_all()
 
     # -- what the tests read ------------------------------------------------
 
@@ -304,6 +318,7 @@ class _Handler(BaseHTTPRequestHandler):
                     None)
         with fake.lock:
             fake.posts.append(post)
+            fake._arrived()
         if urlsplit(self.path).path != "/learner-activities":
             post.status = 404
             return self._send(404, {"Errors": [{"Code": "NOT_FOUND", "Message": "no such path"}]})
@@ -358,6 +373,7 @@ class _Handler(BaseHTTPRequestHandler):
         credit_id = (parse_qs(url.query).get("CreditId") or [""])[0]
         with fake.lock:
             fake.lookups.append((time.monotonic(), credit_id))
+            fake._arrived()
         fault = fake._fault("GET")
         if fault == "unauthorized":
             return self._send(401, {})

@@ -5,7 +5,7 @@ import pytest
 from webapp.dates import MonthDay
 from webapp.pars.eligibility import Blocker, Rules, assess
 
-RULES = Rules(reporting_start=dt.date(2023, 7, 1), year_close=MonthDay(3, 31), board_days=30,
+RULES = Rules(reporting_start=dt.date(2023, 7, 1), year_close=MonthDay(3, 31), reporting_days=30,
               consent_default=True, today=dt.date(2026, 11, 27))
 
 
@@ -48,9 +48,15 @@ def test_board_id_required_except_for_abs(make):
     make.board(learner, "ABS", None)
     abim = make.completion(learner, board_lines=[("ABIM", "Medical Knowledge", "1")])
     abs_ = make.completion(learner, board_lines=[("ABS", "Accredited CME", "1")])
+    # The CME part goes at once (the learner has an NPI and a license); ABIM waits for its ID.
     result = assess(abim, learner, RULES)
-    assert result.blockers == (Blocker.MISSING_BOARD_ID,) and result.boards_missing_id == ("ABIM",)
-    assert assess(abs_, learner, RULES).sendable
+    assert result.sendable and result.sends_cme and result.sends_boards == ()
+    assert result.held == (Blocker.MISSING_BOARD_ID,) and result.boards_missing_id == ("ABIM",)
+    assert assess(abs_, learner, RULES).sends_boards == ("ABS",)
+    # With no other part to send, the missing ID holds the record back.
+    board_only = make.completion(learner, credits="0",
+                                 board_lines=[("ABIM", "Medical Knowledge", "1")])
+    assert assess(board_only, learner, RULES).blockers == (Blocker.MISSING_BOARD_ID,)
 
 
 def test_consent_default_applies_to_learners_who_never_chose(make):
@@ -68,13 +74,81 @@ def test_closed_year_does_not_matter_once_sent(make):
     assert assess(completion, learner, RULES, already_sent=True).sendable
 
 
-def test_due_dates(make):
-    learner = make.learner()
-    board = make.completion(learner, date=dt.date(2026, 11, 1),
+@pytest.mark.parametrize("completed,board,due", [
+    # All learner data: 30 days after completion.
+    (dt.date(2026, 11, 2), None, dt.date(2026, 12, 2)),
+    (dt.date(2026, 11, 1), "ABS", dt.date(2026, 12, 1)),
+    # A board that counts credit by report date wants it by its year end when that is sooner.
+    (dt.date(2026, 12, 20), "ABIM", dt.date(2026, 12, 31)),
+    (dt.date(2026, 12, 20), None, dt.date(2027, 1, 19)),
+    # ABS counts by completion date: no year-end rush.
+    (dt.date(2026, 12, 20), "ABS", dt.date(2027, 1, 19)),
+    # ABP wants credit by December 1; earned after it, it counts for the next year.
+    (dt.date(2026, 11, 15), "ABP", dt.date(2026, 12, 1)),
+    (dt.date(2026, 12, 5), "ABP", dt.date(2027, 1, 4)),
+    # The PARS year close is the hard stop.
+    (dt.date(2026, 12, 31), None, dt.date(2027, 1, 30)),
+])
+def test_due_dates(make, completed, board, due):
+    types = {"ABS": "Accredited CME", "ABIM": "Medical Knowledge",
+             "ABP": "Lifelong Learning and Self-Assessment"}
+    lines = [(board, types[board], "1")] if board else []
+    completion = make.completion(make.learner(), date=completed, board_lines=lines)
+    assert RULES.due_date(completion) == due
+
+
+def test_the_year_close_caps_the_due_date():
+    short = Rules(**{**RULES.__dict__, "year_close": MonthDay(1, 15)})
+    assert short.pars_deadline(dt.date(2026, 12, 31)) == dt.date(2027, 1, 15)
+
+
+def test_board_only_credit_is_reported_and_no_credit_is_not(make):
+    learner = make.learner(npi=None, licenses=[])
+    make.board(learner, "ABIM", "123456")
+    board_only = make.completion(learner, credits="0",
+                                 board_lines=[("ABIM", "Medical Knowledge", "1")])
+    result = assess(board_only, learner, RULES)
+    assert result.sendable and not result.sends_cme and result.sends_boards == ("ABIM",)
+    nothing = make.completion(learner, credits="0")
+    assert assess(nothing, learner, RULES).blockers[0] == Blocker.NO_CREDIT
+    # Credit a board does not take (ABS before March 2021) is no credit either.
+    early = make.completion(learner, date=dt.date(2021, 2, 1), credits="0",
                             board_lines=[("ABS", "Accredited CME", "1")])
-    plain = make.completion(learner, date=dt.date(2026, 11, 2))
-    assert RULES.due_date(board) == dt.date(2026, 12, 1)
-    assert RULES.due_date(plain) == dt.date(2027, 3, 31)
+    early_rules = Rules(**{**RULES.__dict__, "reporting_start": dt.date(2020, 1, 1),
+                           "today": dt.date(2021, 3, 1)})
+    assert Blocker.NO_CREDIT in assess(early, learner, early_rules).blockers
+
+
+def test_board_credit_goes_with_a_board_id_and_no_npi_or_license(make):
+    learner = make.learner(npi=None, licenses=[])
+    make.board(learner, "ABIM", "123456")
+    completion = make.completion(learner, board_lines=[("ABIM", "Medical Knowledge", "1")])
+    result = assess(completion, learner, RULES)
+    assert result.sendable and result.sends_boards == ("ABIM",) and not result.sends_cme
+    assert result.held == (Blocker.MISSING_LICENSE_OR_NPI,)
+
+
+def test_abs_without_id_and_without_license(make):
+    learner = make.learner(npi=None, licenses=[])
+    completion = make.completion(learner, board_lines=[("ABS", "Accredited CME", "1")])
+    result = assess(completion, learner, RULES)
+    assert result.sendable and result.sends_boards == ("ABS",)
+
+
+@pytest.mark.parametrize("degree,physician", [
+    ("MD", True), ("D.O.", True), ("MBBS", True), ("MBChB", True), ("MB BCh", True),
+    ("BMBS", True), ("NP", False), ("PA-C", False), ("RN", False),
+])
+def test_physician_degrees(make, degree, physician):
+    learner = make.learner(degree=degree)
+    completion = make.completion(learner)
+    assert (Blocker.NOT_PHYSICIAN not in assess(completion, learner, RULES).blockers) is physician
+
+
+def test_the_physician_degree_list_is_configurable(make):
+    learner = make.learner(degree="MBBS")
+    only_us = Rules(**{**RULES.__dict__, "physician_degrees": frozenset({"MD", "DO"})})
+    assert Blocker.NOT_PHYSICIAN in assess(make.completion(learner), learner, only_us).blockers
 
 
 @pytest.mark.parametrize("today,expected", [

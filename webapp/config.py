@@ -36,6 +36,13 @@ def _date(name: str, value: str) -> dt.date:
         raise ConfigError(f"{name} must be a date as YYYY-MM-DD, got {value!r}") from exc
 
 
+def _degrees(value: str) -> frozenset[str]:
+    from webapp.models.people import PHYSICIAN_DEGREES, normalise_degree
+
+    given = frozenset(normalise_degree(d) for d in value.split(",") if normalise_degree(d))
+    return given or PHYSICIAN_DEGREES
+
+
 def _int(name: str, value: str) -> int:
     try:
         return int(value)
@@ -94,8 +101,10 @@ def load(environ: dict[str, str] | None = None) -> dict[str, Any]:
         ),
         #: Month-day on which PARS closes the previous year's learner data.
         "PARS_YEAR_CLOSE": get("PARS_YEAR_CLOSE", "03-31"),
-        #: Days after completion within which boards want MOC credit reported.
+        #: Days after completion within which ACCME and the boards ask for learner data.
         "BOARD_REPORTING_DAYS": _int("BOARD_REPORTING_DAYS", get("BOARD_REPORTING_DAYS", "30")),
+        #: Degrees whose holders are reported to PARS as physicians (comma-separated).
+        "PHYSICIAN_DEGREES": _degrees(get("PHYSICIAN_DEGREES", "")),
         #: How often the engine is scheduled, in words physicians read in the FAQ.
         "SUBMISSION_FREQUENCY": get("SUBMISSION_FREQUENCY", "every day"),
         #: Learners who never chose: share (opt-out model) or not (opt-in model).

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
@@ -28,6 +31,15 @@ def assert_refused(response, db_session, reason: str, status: int, *, title: str
         assert title in html
     assert "Sign out" not in html
     return html
+
+
+@contextmanager
+def closed_port() -> Iterator[int]:
+    """A port that refuses connections: bound but never listened on, and held while the
+    block runs, so no other process can start listening there meanwhile."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        yield probe.getsockname()[1]
 
 
 def _with_query(path: str, **changes: str) -> str:
@@ -194,16 +206,12 @@ def test_issuer_in_the_answer_must_be_ours(browser, idp, make, client, db_sessio
 
 
 def test_provider_down_at_sign_in(client, app, monkeypatch, db_session):
-    import socket
-
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    monkeypatch.setitem(app.config, "OIDC_ISSUER", f"http://127.0.0.1:{port}")
-    monkeypatch.setitem(app.config, "OIDC_CLIENT_ID", "x")
-    monkeypatch.setitem(app.config, "OIDC_CLIENT_SECRET", "y")
-    assert_refused(client.get("/login"), db_session, "provider_unavailable", 503,
-                   title="Sign-in is not available right now")
+    with closed_port() as port:
+        monkeypatch.setitem(app.config, "OIDC_ISSUER", f"http://127.0.0.1:{port}")
+        monkeypatch.setitem(app.config, "OIDC_CLIENT_ID", "x")
+        monkeypatch.setitem(app.config, "OIDC_CLIENT_SECRET", "y")
+        assert_refused(client.get("/login"), db_session, "provider_unavailable", 503,
+                       title="Sign-in is not available right now")
 
 
 def test_discovery_naming_another_issuer_is_refused(browser, idp, db_session):
@@ -249,12 +257,8 @@ def test_audit_entries_hold_no_personal_identifiers(browser, idp, make, db_sessi
 
 
 def test_provider_down_when_exchanging_the_code(browser, idp, make, db_session):
-    import socket
-
     make.learner(email="someone@example.org")
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/token"
-    idp.behaviour.discovery_changes = {"token_endpoint": closed}
-    assert_refused(browser.sign_in(), db_session, "provider_unavailable", 503,
-                   title="Sign-in is not available right now")
+    with closed_port() as port:
+        idp.behaviour.discovery_changes = {"token_endpoint": f"http://127.0.0.1:{port}/token"}
+        assert_refused(browser.sign_in(), db_session, "provider_unavailable", 503,
+                       title="Sign-in is not available right now")

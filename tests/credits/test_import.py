@@ -57,7 +57,7 @@ def test_imports_learners_activities_completions_and_board_lines(db_session):
     rows = [
         BASE | {"board": "ABIM", "board_id": "123456", "board_credit_type": "Medical Knowledge",
                 "board_credits": "1.5"},
-        BASE | {"board": "ABIM", "board_id": "123456", "board_credit_type": "Self-Assessment",
+        BASE | {"board": "ABIM", "board_id": "123456", "board_credit_type": "Practice Assessment",
                 "board_credits": "0.5"},
         BASE | {"activity_id": "A2", "activity_title": "Unregistered", "accme_activity_id": "",
                 "completion_date": "2023-01-10", "cme_credits": "0"},
@@ -76,7 +76,7 @@ def test_imports_learners_activities_completions_and_board_lines(db_session):
         select(Completion).join(Activity).where(Activity.source_id == "A1")).one()
     assert done.cme_credits == Decimal("1.50")
     assert {(b.credit_type, b.credits) for b in done.board_credits} == {
-        ("Medical Knowledge", Decimal("1.50")), ("Self-Assessment", Decimal("0.50"))}
+        ("Medical Knowledge", Decimal("1.50")), ("Practice Assessment", Decimal("0.50"))}
     assert db_session.scalars(select(Activity).where(Activity.source_id == "A2")).one(
     ).accme_activity_id is None
     assert count(db_session, ImportRow) == 0  # staging is cleaned up
@@ -103,14 +103,14 @@ def test_changed_completion_updates_transcript_and_revision(db_session):
     run(db_session, csv_bytes([BASE | {"board": "ABIM", "board_id": "1", "board_credits": "1.5",
                                        "board_credit_type": "Medical Knowledge"}]))
     changed = BASE | {"cme_credits": "2.00", "board": "ABIM", "board_id": "1",
-                      "board_credit_type": "Self-Assessment", "board_credits": "2"}
+                      "board_credit_type": "Practice Assessment", "board_credits": "2"}
     summary = run(db_session, csv_bytes([changed]))
     assert summary.completions_updated == 1
     completion = db_session.scalars(select(Completion)).one()
     assert completion.cme_credits == Decimal("2.00")
     assert completion.revision == 2
     assert [(b.credit_type, b.credits) for b in completion.board_credits] == [
-        ("Self-Assessment", Decimal("2.00"))]
+        ("Practice Assessment", Decimal("2.00"))]
     assert count(db_session, BoardCredit) == 1
 
 
@@ -165,7 +165,7 @@ def test_malformed_file_lists_every_error_and_writes_nothing(db_session):
         BASE | {"consent": "no"},                                           # line 2: fine
         BASE | {"learner_id": "L2", "completion_date": "2024-13-01"},        # 3
         BASE | {"learner_id": "L3", "npi": "1234567890"},                    # 4
-        BASE | {"learner_id": "L4", "board": "ABX", "board_credit_type": "MK",
+        BASE | {"learner_id": "L4", "board": "ABX", "board_credit_type": "Medical Knowledge",
                 "board_credits": "1"},                                       # 5
         BASE | {"learner_id": "L5", "cme_credits": "1.3"},                   # 6
         BASE | {"first_name": "Anna"},                                       # 7: conflicts with 2
@@ -185,6 +185,21 @@ def test_malformed_file_lists_every_error_and_writes_nothing(db_session):
     ]
     for needle in expected:
         assert any(e.startswith(needle) for e in errors), (needle, errors)
+    assert_nothing_written(db_session)
+
+
+def test_a_credit_type_the_board_does_not_have_is_refused_by_line_and_column(db_session):
+    rows = [
+        BASE | {"board": "ABIM", "board_id": "123456", "board_credit_type": "Medical Knowledge",
+                "board_credits": "1"},
+        BASE | {"board": "ABS", "board_credit_type": "Medical Knowledge", "board_credits": "1"},
+        # A board whose credit types are not confirmed takes the type as written.
+        BASE | {"board": "ABTS", "board_id": "55", "board_credit_type": "Anything",
+                "board_credits": "1"},
+    ]
+    errors = errors_of(db_session, csv_bytes(rows))
+    assert errors == ["line 3, board_credit_type: ABS has no credit type 'Medical Knowledge'; "
+                      "expected one of Accredited CME, Self-Assessment"]
     assert_nothing_written(db_session)
 
 
@@ -226,10 +241,10 @@ def test_conflicting_completion_and_repeated_board_line(db_session):
 
 
 def test_board_id_must_not_change_for_one_learner(db_session):
-    rows = [BASE | {"board": "ABIM", "board_id": "111", "board_credit_type": "MK",
+    rows = [BASE | {"board": "ABIM", "board_id": "111", "board_credit_type": "Medical Knowledge",
                     "board_credits": "1"},
             BASE | {"activity_id": "A2", "board": "ABIM", "board_id": "222",
-                    "board_credit_type": "MK", "board_credits": "1"}]
+                    "board_credit_type": "Medical Knowledge", "board_credits": "1"}]
     errors = errors_of(db_session, csv_bytes(rows))
     assert any(e.startswith("line 3, board_id: differs from line 2") for e in errors)
 
@@ -252,14 +267,14 @@ def test_chunk_boundaries_do_not_split_or_lose_completions(db_session, monkeypat
 
     monkeypatch.setattr(importer, "STAGE_CHUNK", 3)
     monkeypatch.setattr(importer, "MERGE_CHUNK", 2)
-    line = {"board": "ABIM", "board_id": "9", "board_credit_type": "MK", "board_credits": "1"}
+    line = {"board": "ABIM", "board_id": "9", "board_credit_type": "Medical Knowledge", "board_credits": "1"}
     rows = []
     for n in range(7):
         for act in ("A1", "A2"):
             rows.append(BASE | {"learner_id": f"L{n}", "email": f"p{n}@example.org",
                                 "activity_id": act} | line)
             rows.append(BASE | {"learner_id": f"L{n}", "email": f"p{n}@example.org",
-                                "activity_id": act} | line | {"board_credit_type": "SA"})
+                                "activity_id": act} | line | {"board_credit_type": "Practice Assessment"})
     summary = run(db_session, csv_bytes(rows))
     assert (summary.rows, summary.learners, summary.completions_created) == (28, 7, 14)
     assert count(db_session, BoardCredit) == 28

@@ -30,39 +30,38 @@ if not Path(CHROMIUM).exists():
     pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def site(tmp_path_factory):
-    oidc_port, port = _free_port(), _free_port()
-    base = f"http://127.0.0.1:{port}"
     tmp = tmp_path_factory.mktemp("e2e")
     url = create_database(tmp)
-    app = make_app(
-        url, SERVER_NAME=None, TESTING=False, PORTAL_URL=base, BATCH_DIR=str(tmp / "batches"),
-        OIDC_ISSUER=oidc.issuer(oidc_port), OIDC_CLIENT_ID=oidc.CLIENT_ID,
-        OIDC_CLIENT_SECRET=oidc.CLIENT_SECRET,
-    )
-    migrate(app)
-    with app.app_context():  # the e2e site's own, whatever context a test may hold
-        result = app.test_cli_runner().invoke(args=["demo", "load"])
-    assert result.exit_code == 0, result.output
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    with oidc.serve(oidc_port):
-        thread.start()
-        try:
-            yield base
-        finally:
-            server.shutdown()
-            server.server_close()
-            with app.app_context():
-                db.engine.dispose()
-            drop_database(url)
+    # Ports are chosen by the system as each server binds (port 0), never picked beforehand:
+    # the site's socket is bound and listening before the app that needs its address exists.
+    listener = socket.create_server(("127.0.0.1", 0))
+    base = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    try:
+        with oidc.serve(0) as provider:
+            app = make_app(
+                url, SERVER_NAME=None, TESTING=False, PORTAL_URL=base,
+                BATCH_DIR=str(tmp / "batches"), OIDC_ISSUER=oidc.issuer(provider.server_port),
+                OIDC_CLIENT_ID=oidc.CLIENT_ID, OIDC_CLIENT_SECRET=oidc.CLIENT_SECRET,
+            )
+            migrate(app)
+            with app.app_context():  # the e2e site's own, whatever context a test may hold
+                result = app.test_cli_runner().invoke(args=["demo", "load"])
+            assert result.exit_code == 0, result.output
+            server = make_server("127.0.0.1", 0, app, threaded=True, fd=listener.fileno())
+            thread = threading.Thread(target=server.serve_forever, daemon=True)
+            thread.start()
+            try:
+                yield base
+            finally:
+                server.shutdown()
+                server.server_close()
+                with app.app_context():
+                    db.engine.dispose()
+    finally:
+        listener.close()
+        drop_database(url)
 
 
 @pytest.fixture(scope="session")

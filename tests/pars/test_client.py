@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import socket
-import time
 
 import pytest
+import requests
 
 from webapp.pars.client import (
     LookupFailed,
@@ -30,7 +30,7 @@ RECORD = {
 
 def settings(url: str, **kw) -> Settings:
     config = {"PARS_API_URL": url, "PARS_PROVIDER_ID": "0001234", "PARS_USER": "pars-user",
-              "PARS_PASSWORD": "pars-secret", "PARS_CONNECT_TIMEOUT": 1, "PARS_READ_TIMEOUT": 0.4,
+              "PARS_PASSWORD": "pars-secret", "PARS_CONNECT_TIMEOUT": 2, "PARS_READ_TIMEOUT": 1.0,
               "PARS_RETRY_TRIES": 3, "PARS_RETRY_BASE_SECONDS": 0.01,
               "PARS_MAX_WAIT_SECONDS": 2}
     config.update(kw)
@@ -77,40 +77,57 @@ def test_posts_are_never_retried_when_the_outcome_is_unknown(client, fake_pars):
         assert len(fake_pars.posts) == before + 1, fault
 
 
-def test_read_timeout_applies_to_every_call(client, fake_pars):
-    fake_pars.fail_next("timeout_before")
-    started = time.monotonic()
+def test_read_timeout_applies_to_every_call(client, fake_pars, monkeypatch):
+    timeouts = []
+    request = requests.Session.request
+
+    def recording(self, method, url, *args, **kwargs):
+        timeouts.append((method, kwargs.get("timeout")))
+        return request(self, method, url, *args, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "request", recording)
+    fake_pars.fail_next("timeout_before")  # PARS answers long after the read timeout
     with pytest.raises(OutcomeUnknown, match="ReadTimeout"):
         client.submit([RECORD])
-    assert time.monotonic() - started < 0.8
     fake_pars.fail_next("timeout", method="GET", times=3)
-    with pytest.raises(LookupFailed):
+    with pytest.raises(LookupFailed, match="ReadTimeout"):
         client.status(RECORD["credit_id"])
+    # The connect and read timeouts of the settings, on the post and on each look-up try.
+    assert timeouts == [("POST", (2.0, 1.0))] + [("GET", (2.0, 1.0))] * 3
 
 
 def test_no_connection_means_not_sent_after_retries():
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    c = ParsClient(settings(f"http://127.0.0.1:{port}"))
-    with pytest.raises(NotSent, match="could not connect"):
-        c.submit([RECORD])
-    with pytest.raises(LookupFailed):
-        c.status(RECORD["credit_id"])
+    # A port bound but never listened on, held for the whole test: connections are refused
+    # and no other process can start listening there meanwhile.
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        c = ParsClient(settings(f"http://127.0.0.1:{port}"))
+        with pytest.raises(NotSent, match="could not connect"):
+            c.submit([RECORD])
+        with pytest.raises(LookupFailed):
+            c.status(RECORD["credit_id"])
+        c.close()
 
 
-def test_429_is_retried_after_the_wait_pars_asks_for(client, fake_pars):
+def test_429_is_retried_after_the_wait_pars_asks_for(fake_pars):
+    waits: list[float] = []
+    client = ParsClient(settings(fake_pars.url), sleep=waits.append)
     fake_pars.retry_after = "1"
     fake_pars.fail_next("rate_limit")
     [result] = client.submit([RECORD])
     assert result.accepted
-    assert fake_pars.posts[1].at - fake_pars.posts[0].at >= 1.0
+    assert [p.status for p in fake_pars.posts] == [429, 200]
+    # Its own backoff before a retry is at most 0.02 s here: the wait is PARS's second.
+    assert waits == [1.0]
     fake_pars.retry_after = "30"  # longer than the client may wait: give up at once
     fake_pars.fail_next("rate_limit")
     with pytest.raises(NotSent) as raised:
         client.submit([{**RECORD, "credit_id": "ccid:0001234:later"}])
     assert raised.value.retry_after == 30.0
     assert len(fake_pars.posts) == 3
+    assert waits == [1.0]
+    client.close()
 
 
 def test_lookups_are_retried(client, fake_pars):

@@ -59,10 +59,13 @@ def test_plan_queues_reportable_completions_once(db_session, make, rules, policy
     assert (record.action, record.state, record.sequence, record.completion_revision) == (
         Action.ADD, S.QUEUED, 1, 1)
     assert record.credit_id.startswith("ccid:0001234:")
-    assert record.due_date == rules.year_closes(ok.completion_date)
+    # ACCME asks for all learner data within 30 days (the year close is the hard stop).
+    assert record.due_date == min(ok.completion_date + dt.timedelta(days=30),
+                                  rules.year_closes(ok.completion_date))
     [board_record] = records(db_session, board)
     assert board_record.has_board_credit
-    assert board_record.due_date == board.completion_date + dt.timedelta(days=30)
+    assert board_record.due_date == min(board.completion_date + dt.timedelta(days=30),
+                                        dt.date(board.completion_date.year, 12, 31))
     assert all(records(db_session, c) == [] for c in out_of_scope)
     assert [(r.state, r.error_code) for r in records(db_session, opted_out)] == [
         (S.WAITING, "opted_out")]

@@ -49,9 +49,9 @@ def test_eligible_records_are_accepted_once_and_ineligible_never_sent(env):
         "missing_birth_date": make.completion(make.learner(birth_month_day=None)),
         "missing_license_or_npi": make.completion(make.learner(npi=None, licenses=[])),
     }
-    no_board_id = make.learner()
+    no_board_id = make.learner(npi=None, licenses=[])
     make.board(no_board_id, "ABIM", None)
-    waiting["missing_board_id"] = make.completion(
+    waiting["missing_license_or_npi,missing_board_id"] = make.completion(
         no_board_id, board_lines=[("ABIM", "Medical Knowledge", "1")])
     db.session.commit()
     ids = {c.id for c in eligible}
@@ -67,9 +67,9 @@ def test_eligible_records_are_accepted_once_and_ineligible_never_sent(env):
     assert {d.state for c in ids for d in records[c]} == {S.ACCEPTED}
     assert env.fake.accepted_ids() == sent
     assert set(env.fake.posted_credit_ids()) == sent
-    for code, completion_id in held.items():
+    for codes, completion_id in held.items():
         [record] = records[completion_id]
-        assert (record.state, record.error_code) == (S.WAITING, code)
+        assert (record.state, record.error_code) == (S.WAITING, codes.split(",")[0])
     run = db.session.scalar(select(EngineRun).where(EngineRun.id == report.run_id))
     assert run.outcome == "ok" and run.finished_at and run.summary["accepted"] == len(ids)
     assert run.kind == "transmit"
@@ -201,14 +201,22 @@ def test_claims_of_a_live_run_are_left_alone(env):
 
 
 def test_retry_after_is_honoured(env):
+    from webapp.pars.client import ParsClient
+    from webapp.pars.settings import Settings
+
     physicians(env.make(), 2)
     env.fake.retry_after = "1"
     env.fake.fail_next("rate_limit")
-    report = env.transmit()
+    waits: list[float] = []
+    client = ParsClient(Settings.from_config(env.app.config), sleep=waits.append)
+    try:
+        report = env.transmit(client=client)
+    finally:
+        client.close()
     assert report.exit_code == EXIT_OK
     first, second = env.fake.posts
     assert first.status == 429 and second.status == 200
-    assert second.at - first.at >= 1.0
+    assert waits == [1.0]  # PARS's Retry-After, more than the client's own backoff here
     assert env.fake.duplicate_adds == 0
 
 
@@ -374,7 +382,8 @@ def test_a_changed_completion_is_corrected_by_delete_then_add(env):
 
 
 def test_an_opt_out_committed_during_a_run_is_respected(make_env):
-    env = make_env(PARS_BATCH_SIZE=2)
+    # The first post is held while the test commits an opt-out: no read timeout may end it.
+    env = make_env(PARS_BATCH_SIZE=2, PARS_READ_TIMEOUT=300)
     make = env.make()
     activity = make.activity()
     first = make.learner()
@@ -397,14 +406,15 @@ def test_an_opt_out_committed_during_a_run_is_respected(make_env):
 
     worker = threading.Thread(target=run)
     worker.start()
-    assert env.fake.pause_reached.wait(10)
+    assert env.fake.pause_reached.wait(300)  # a safety net against a hang, nothing more
     # Another connection commits the opt-out while the first batch is with PARS; nothing
     # tells the engine (no on_consent_changed): the claim itself must see it.
     with db.engine.begin() as conn:
         conn.execute(text("UPDATE learners SET consent_granted = :no WHERE id = :id"),
                      {"no": False, "id": later_id})
     env.fake.pause_release.set()
-    worker.join(30)
+    worker.join(300)
+    assert not worker.is_alive()
 
     assert result["report"].exit_code == EXIT_OK
     records = env.deliveries()

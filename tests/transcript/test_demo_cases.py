@@ -27,7 +27,7 @@ def demo(runner, db_session):
                           "NPI or a state license"]),
     ("demo-internist", ["Not reportable", "when reporting to PARS began", "Not reportable yet",
                         "not yet registered with PARS"]),
-    ("demo-np", ["Not reported", "physicians (MD and DO) only"]),
+    ("demo-np", ["Not reported", "physicians only (MD, DO and equivalent"]),
 ])
 def test_each_demo_case_shows_its_status(demo, client, login_as, source_id, expected):
     login_as(demo(source_id))

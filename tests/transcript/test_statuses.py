@@ -22,7 +22,7 @@ from webapp.transcript.services import credit_row
 from webapp.transcript.statuses import Status
 
 TODAY = dt.date(2026, 11, 27)
-RULES = Rules(reporting_start=dt.date(2023, 7, 1), year_close=MonthDay(3, 31), board_days=30,
+RULES = Rules(reporting_start=dt.date(2023, 7, 1), year_close=MonthDay(3, 31), reporting_days=30,
               consent_default=True, today=TODAY)
 
 
@@ -141,13 +141,33 @@ def test_board_credit_waiting_shows_the_30_day_limit(make):
 
 
 def test_missing_board_id_blocks_with_the_board_named(make):
-    learner = make.learner()
+    learner = make.learner(npi=None, licenses=[])
     make.board(learner, "ABIM", None)
     completion = make.completion(learner, board_lines=[("ABIM", "Medical Knowledge", "1")])
     result = row(completion, learner)
     assert result.pars.status == Status.MISSING_IDENTIFIER
     assert "board ID for ABIM" in result.pars.text
     assert result.boards[0].status == Status.MISSING_IDENTIFIER
+
+
+def test_the_cme_part_goes_while_the_board_waits_for_its_id(make):
+    learner = make.learner()
+    make.board(learner, "ABIM", None)
+    completion = make.completion(learner, board_lines=[("ABIM", "Medical Knowledge", "1")])
+    result = row(completion, learner)
+    assert result.pars.status == Status.QUEUED
+    assert result.boards[0].status == Status.MISSING_IDENTIFIER
+    assert "ABIM ID" in result.boards[0].text and result.boards[0].fix_on_profile
+
+
+def test_board_credit_goes_while_the_cme_part_waits_for_npi_or_license(make):
+    learner = make.learner(npi=None, licenses=[])
+    make.board(learner, "ABIM", "123456")
+    completion = make.completion(learner, board_lines=[("ABIM", "Medical Knowledge", "1")])
+    result = row(completion, learner)
+    assert result.pars.status == Status.QUEUED and result.pars.fix_on_profile
+    assert "NPI or a state license" in result.pars.text
+    assert result.boards[0].status == Status.QUEUED
 
 
 def test_waiting_record_explained_by_the_current_rules(make, db_session):

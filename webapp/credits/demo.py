@@ -13,6 +13,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from webapp.boards import REGISTRY
 from webapp.credits.validation import COLUMNS
 from webapp.identifiers import npi_with_check_digit
 
@@ -37,13 +38,10 @@ TOPICS = (
     "Quality Improvement in Surgery", "Neonatal Resuscitation", "Pain Management in Rehab",
     "Pulmonary Embolism Response", "Hospital Medicine Case Conference", "Burnout and Resilience",
 )
-#: Boards whose MOC an activity may offer, and the credit types they report.
-BOARD_TYPES = {
-    "ABIM": ("Medical Knowledge",), "ABS": ("Accredited CME", "Self-Assessment"),
-    "ABA": ("Lifelong Learning",), "ABP": ("Lifelong Learning and Self-Assessment",),
-    "ABOHNS": ("Self-Assessment",), "ABPATH": ("Lifelong Learning",),
-    "ABPMR": ("Self-Assessment",), "ABTS": ("Accredited CME",), "ABOS": ("Self-Assessment",),
-}
+#: Boards whose MOC an activity may offer, and the credit types they report (from the
+#: registry; a board whose types are not confirmed gets a plausible one).
+BOARD_TYPES = {code: entry.credit_types or ("Lifelong Learning",)
+               for code, entry in REGISTRY.items()}
 
 
 @dataclass

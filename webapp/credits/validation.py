@@ -14,7 +14,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
-from webapp.boards import BOARDS
+from webapp.boards import BOARDS, REGISTRY
 from webapp.cme_credit import parse_credit
 from webapp.identifiers import US_STATES, month_day_is_valid, npi_is_valid
 
@@ -135,8 +135,12 @@ def check_row(line: int, cells: dict[str, str], today: dt.date) -> tuple[dict[st
         board = v["board"] = board.upper()
         if board not in BOARDS:
             fail("board", f"unknown board {board!r}; expected one of " + ", ".join(BOARDS))
+        entry = REGISTRY.get(board)
         if not v["board_credit_type"]:
             fail("board_credit_type", "required when a board is given")
+        elif entry is not None and not entry.takes_credit_type(v["board_credit_type"]):
+            fail("board_credit_type", f"{board} has no credit type {v['board_credit_type']!r}; "
+                 "expected one of " + ", ".join(entry.credit_types))
         if not v["board_credits"]:
             fail("board_credits", "required when a board is given")
     else:

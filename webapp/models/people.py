@@ -15,12 +15,19 @@ if TYPE_CHECKING:
     from webapp.models.catalog import Completion
 
 
-#: Credentials reported to PARS; every other degree is a non-physician learner.
-PHYSICIAN_DEGREES = frozenset({"MD", "DO"})
+#: Physician degrees (U.S. and international), written as ``normalise_degree`` leaves them.
+#: ``PHYSICIAN_DEGREES`` in the configuration replaces this list for reporting.
+PHYSICIAN_DEGREES = frozenset({"MD", "DO", "MBBS", "MBCHB", "MBBCH", "BMBS", "MBBCHIR", "BMBCH",
+                               "MBCHBAO", "MBBCHBAO"})
 
 
-def is_physician(degree: str) -> bool:
-    return degree.strip().upper() in PHYSICIAN_DEGREES
+def normalise_degree(degree: str) -> str:
+    """``M.B. B.Ch.`` and ``MBBCh`` alike: upper case, without spaces, dots or commas."""
+    return "".join(ch for ch in degree.upper() if ch.isalnum())
+
+
+def is_physician(degree: str, degrees: frozenset[str] = PHYSICIAN_DEGREES) -> bool:
+    return normalise_degree(degree) in degrees
 
 
 class ConsentSource(enum.StrEnum):

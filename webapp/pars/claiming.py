@@ -33,6 +33,7 @@ from webapp.models import (
 )
 from webapp.pars import lifecycle as life
 from webapp.pars import record, words
+from webapp.pars.board_rules import violations
 from webapp.pars.codes import EngineCode
 from webapp.pars.eligibility import Rules, assess
 from webapp.pars.outbox import load_delivery_completions, verdict
@@ -131,11 +132,14 @@ def claim(session: Session, rules: Rules, *, limit: int, token: str, run_id: int
     withdrawn = {d.id: d for d in session.scalars(
         select(Delivery).where(Delivery.id.in_(withdrawn_ids))
         .execution_options(populate_existing=True))} if withdrawn_ids else {}
+    assessments = {d.id: assess(d.completion, d.completion.learner, rules) for d in records}
+    broken = violations(session, [(d, assessments[d.id].sends_boards) for d in records
+                                  if d.action == Action.ADD and assessments[d.id].sendable])
     for delivery in records:
         result.examined += 1
         completion = delivery.completion
         learner = completion.learner
-        assessment = assess(completion, learner, rules)
+        assessment = assessments[delivery.id]
         withdrawn_add = withdrawn.get(delivery.withdraws_id) if delivery.withdraws_id else None
         if delivery.action == Action.DELETE:
             if withdrawn_add is not None and withdrawn_add.state == S.REMOVED:
@@ -166,11 +170,19 @@ def claim(session: Session, rules: Rules, *, limit: int, token: str, run_id: int
                           error_code=blocker.value)
             result.set_aside[state] += 1
             continue
+        if delivery.id in broken:
+            code, words_for_staff = broken[delivery.id]
+            life.move(session, delivery, life.FAIL, "Not sent: it breaks a certifying board's "
+                      "rule. CME staff will review it.", run_id=run_id, at=now,
+                      error_code=code.value, error_message=words_for_staff)
+            result.set_aside[S.FAILED] += 1
+            continue
         if delivery.action == Action.DELETE:
             assert withdrawn_add is not None and withdrawn_add.sent_payload is not None
             payload = record.as_delete(withdrawn_add.sent_payload)
         else:
-            payload = record.build(delivery.credit_id, Action.ADD, completion, learner)
+            payload = record.build(delivery.credit_id, Action.ADD, completion, learner,
+                                   assessment)
             delivery.completion_revision = completion.revision
         life.move(session, delivery, transition, None, run_id=run_id, at=now,
                   claim_token=token, claim_run_id=run_id, claimed_at=now,

@@ -39,6 +39,11 @@ class EngineCode(enum.StrEnum):
     #: PARS refused the record's row in an Excel file staff uploaded; its message, as
     #: staff copied it from PARS's upload report, is the record's ``error_message``.
     EXCEL_ROW_REJECTED = "EXCEL_ROW_REJECTED"
+    #: Not sent: the physician's credit for one day is over the board's daily cap.
+    BOARD_DAILY_CAP = "BOARD_DAILY_CAP"
+    #: Not sent: learners of the activity have different points with a board that
+    #: gives every learner the same.
+    BOARD_UNEQUAL_POINTS = "BOARD_UNEQUAL_POINTS"
 
 
 #: Rejections that a change of the physician's details can fix.
@@ -105,6 +110,14 @@ REJECTIONS: dict[str, Rejection] = {
     EngineCode.NOT_FOUND_IN_PARS: Rejection(
         "PARS no longer holds a record it had accepted.",
         "Nothing for you to do: CME staff check it and send it again if needed.", False),
+    EngineCode.BOARD_DAILY_CAP: Rejection(
+        "The certifying board takes no more than a set amount of credit earned on one day, "
+        "and this day's credit is over it, so it was not sent.",
+        "Nothing for you to do: CME staff review the credit for that day.", False),
+    EngineCode.BOARD_UNEQUAL_POINTS: Rejection(
+        "The certifying board gives every learner of an activity the same points, and the "
+        "activity's records differ, so it was not sent.",
+        "Nothing for you to do: CME staff correct the activity's credit.", False),
 }
 DEFAULT_REJECTION = Rejection(
     "PARS did not accept the record.",

@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func
 
-from webapp.boards import BOARD_ID_OPTIONAL
+from webapp.boards import board
 from webapp.dates import MonthDay
 from webapp.models import Activity, Completion, Learner
-from webapp.models.people import PHYSICIAN_DEGREES
+from webapp.models.people import PHYSICIAN_DEGREES, is_physician
 
 
 class Blocker(enum.StrEnum):
@@ -24,6 +24,8 @@ class Blocker(enum.StrEnum):
     BEFORE_START = "before_start"
     NOT_REGISTERED = "not_registered"
     NOT_PHYSICIAN = "not_physician"
+    #: Neither AMA PRA Category 1 credit nor board credit a board takes through PARS.
+    NO_CREDIT = "no_credit"
     YEAR_CLOSED = "year_closed"
     # Withheld: the physician said no.
     OPTED_OUT = "opted_out"
@@ -34,7 +36,7 @@ class Blocker(enum.StrEnum):
 
 
 NOT_REPORTABLE = frozenset({Blocker.BEFORE_START, Blocker.NOT_REGISTERED, Blocker.NOT_PHYSICIAN,
-                            Blocker.YEAR_CLOSED})
+                            Blocker.NO_CREDIT, Blocker.YEAR_CLOSED})
 MISSING_IDENTIFIER = frozenset({Blocker.MISSING_BIRTH_DATE, Blocker.MISSING_LICENSE_OR_NPI,
                                 Blocker.MISSING_BOARD_ID})
 
@@ -44,18 +46,22 @@ class Rules:
     reporting_start: dt.date
     #: The day PARS closes the previous year's learner data.
     year_close: MonthDay
-    board_days: int
+    #: Days after completion within which ACCME and the boards ask for learner data.
+    reporting_days: int
     consent_default: bool
     today: dt.date
+    #: Normalised degrees reported as physicians (``webapp.models.people.normalise_degree``).
+    physician_degrees: frozenset[str] = PHYSICIAN_DEGREES
 
     @classmethod
     def from_config(cls, config: Any, today: dt.date | None = None) -> Rules:
         return cls(
             reporting_start=config["REPORTING_START_DATE"],
             year_close=MonthDay.parse(config["PARS_YEAR_CLOSE"]),
-            board_days=config["BOARD_REPORTING_DAYS"],
+            reporting_days=config["BOARD_REPORTING_DAYS"],
             consent_default=config["CONSENT_DEFAULT"],
             today=today or dt.date.today(),
+            physician_degrees=config.get("PHYSICIAN_DEGREES") or PHYSICIAN_DEGREES,
         )
 
     def year_closes(self, completion_date: dt.date) -> dt.date:
@@ -67,21 +73,47 @@ class Rules:
         last_year_open = self.today <= self.year_close.on(self.today.year)
         return dt.date(self.today.year - 1 if last_year_open else self.today.year, 1, 1)
 
-    def board_deadline(self, completion_date: dt.date) -> dt.date:
-        return completion_date + dt.timedelta(days=self.board_days)
+    def pars_deadline(self, completion_date: dt.date) -> dt.date:
+        """ACCME asks for learner data within the reporting days; never after the year closes."""
+        return min(completion_date + dt.timedelta(days=self.reporting_days),
+                   self.year_closes(completion_date))
+
+    def board_deadline(self, completion_date: dt.date, code: str) -> dt.date:
+        """When a board's credit should be in PARS: the reporting days, or the board's
+        year-end date when that comes first (boards that count credit by report date)."""
+        due = self.pars_deadline(completion_date)
+        found = board(code)
+        report_by = found.report_by(completion_date) if found else None
+        # Credit earned after the year-end date counts for the next year anyway.
+        if report_by is not None and completion_date <= report_by < due:
+            return report_by
+        return due
 
     def due_date(self, completion: Completion) -> dt.date:
-        """When the record should be in PARS: the board limit if it carries board credit."""
-        if completion.board_credits:
-            return self.board_deadline(completion.completion_date)
-        return self.year_closes(completion.completion_date)
+        """When the record should be in PARS: the earliest deadline of its parts."""
+        return min([self.pars_deadline(completion.completion_date)]
+                   + [self.board_deadline(completion.completion_date, code)
+                      for code in completion.boards])
+
+    def is_physician(self, degree: str) -> bool:
+        return is_physician(degree, self.physician_degrees)
 
 
 @dataclass(frozen=True)
 class Assessment:
+    #: What keeps the whole record back, most fundamental first.
     blockers: tuple[Blocker, ...] = ()
-    #: Boards whose ID is missing (with ``MISSING_BOARD_ID``).
+    #: Boards whose ID is missing (with ``MISSING_BOARD_ID``, in ``blockers`` or ``held``).
     boards_missing_id: tuple[str, ...] = field(default=())
+    #: The parts that go when the record is sent: AMA PRA Category 1 credit, and the
+    #: credit of these boards.
+    sends_cme: bool = False
+    sends_boards: tuple[str, ...] = ()
+    #: What keeps other parts back while these go (the CME part waiting for an NPI
+    #: or license, a board waiting for its ID).
+    held: tuple[Blocker, ...] = ()
+    #: Boards on the completion that do not take it through PARS (too early for them).
+    boards_not_taken: tuple[str, ...] = ()
 
     @property
     def reportable(self) -> bool:
@@ -94,11 +126,17 @@ class Assessment:
 
     @property
     def missing(self) -> tuple[Blocker, ...]:
-        return tuple(b for b in self.blockers if b in MISSING_IDENTIFIER)
+        """Every missing identifier, whether it holds back the record or one part of it."""
+        return tuple(b for b in (*self.blockers, *self.held) if b in MISSING_IDENTIFIER)
 
     @property
     def first(self) -> Blocker | None:
         return self.blockers[0] if self.blockers else None
+
+    @property
+    def complete(self) -> bool:
+        """Sendable with every part it has."""
+        return self.sendable and not self.held
 
 
 def in_scope(completion: Completion, learner: Learner, rules: Rules) -> list[Blocker]:
@@ -106,10 +144,14 @@ def in_scope(completion: Completion, learner: Learner, rules: Rules) -> list[Blo
     blockers = []
     if completion.completion_date < rules.reporting_start:
         blockers.append(Blocker.BEFORE_START)
-    if not learner.is_physician:
+    if not rules.is_physician(learner.degree):
         blockers.append(Blocker.NOT_PHYSICIAN)
     if completion.activity.accme_activity_id is None:
         blockers.append(Blocker.NOT_REGISTERED)
+    if completion.cme_credits <= 0 and not any(
+            (b := board(code)) is None or b.takes(completion.completion_date)
+            for code in completion.boards):
+        blockers.append(Blocker.NO_CREDIT)
     return blockers
 
 
@@ -119,19 +161,24 @@ def reportable_clause(rules: Rules) -> ColumnElement[bool]:
     Needs ``Completion`` joined to ``Activity`` and ``Learner``; every candidate is
     still assessed in Python before anything is queued.
     """
+    degree = func.upper(Learner.degree)
+    for ch in (" ", ".", ",", "-", "/"):
+        degree = func.replace(degree, ch, "")
     return and_(
         Completion.completion_date >= max(rules.reporting_start, rules.open_from()),
         Activity.accme_activity_id.is_not(None),
-        func.upper(func.trim(Learner.degree)).in_(sorted(PHYSICIAN_DEGREES)),
+        degree.in_(sorted(rules.physician_degrees)),
     )
 
 
 def assess(completion: Completion, learner: Learner, rules: Rules, *,
            already_sent: bool = False) -> Assessment:
-    """Everything that keeps ``completion`` from being sent now, most fundamental first.
+    """Everything that keeps ``completion`` (or a part of it) from being sent now.
 
-    ``already_sent``: the record is in PARS already, so a closed year does not
-    matter for it (only for records not yet sent).
+    A record goes as soon as one part can be matched: board credit needs the board
+    ID (not for boards that match on name and birth date), the AMA PRA Category 1
+    part an NPI or a license; the other parts wait. ``already_sent``: the record is
+    in PARS already, so a closed year does not matter for it.
     """
     blockers = in_scope(completion, learner, rules)
     if not already_sent and rules.today > rules.year_closes(completion.completion_date):
@@ -140,12 +187,27 @@ def assess(completion: Completion, learner: Learner, rules: Rules, *,
         blockers.append(Blocker.OPTED_OUT)
     if not learner.birth_month_day:
         blockers.append(Blocker.MISSING_BIRTH_DATE)
-    if not learner.npi and not learner.licenses:
-        blockers.append(Blocker.MISSING_LICENSE_OR_NPI)
-    missing_boards = tuple(
-        board for board in completion.boards
-        if board not in BOARD_ID_OPTIONAL and not learner.board_id_for(board)
-    )
-    if missing_boards:
-        blockers.append(Blocker.MISSING_BOARD_ID)
-    return Assessment(tuple(blockers), missing_boards)
+    has_cme = completion.cme_credits > 0
+    cme_ok = has_cme and bool(learner.npi or learner.licenses)
+    taken, not_taken, missing_id = [], [], []
+    for code in completion.boards:
+        entry = board(code)
+        if entry is not None and not entry.takes(completion.completion_date):
+            not_taken.append(code)
+        elif (entry is None or entry.needs_board_id) and not learner.board_id_for(code):
+            missing_id.append(code)
+        else:
+            taken.append(code)
+    part_blockers = []
+    if has_cme and not cme_ok:
+        part_blockers.append(Blocker.MISSING_LICENSE_OR_NPI)
+    if missing_id:
+        part_blockers.append(Blocker.MISSING_BOARD_ID)
+    held: list[Blocker] = []
+    if cme_ok or taken:
+        held = part_blockers
+    else:
+        blockers += part_blockers
+    return Assessment(tuple(blockers), tuple(missing_id), sends_cme=cme_ok,
+                      sends_boards=tuple(taken), held=tuple(held),
+                      boards_not_taken=tuple(not_taken))

@@ -44,6 +44,7 @@ from webapp.pars import lifecycle as life
 from webapp.pars import runs, words
 from webapp.pars.claiming import Claimed, claim, due_now, ready
 from webapp.pars.client import (
+    LookupFailed,
     Malformed,
     NotSent,
     OutcomeUnknown,
@@ -141,6 +142,12 @@ class _Run:
         except (Unauthorized, Refused, runs.RunTakenOver) as exc:
             self.session.rollback()
             report.exit_code, report.message = EXIT_STOPPED, str(exc)
+        except LookupFailed as exc:
+            self.session.rollback()
+            self._abandon()
+            report.exit_code = EXIT_INCOMPLETE
+            report.message = f"PARS did not answer a status look-up ({exc}); the next run " \
+                "will finish the work"
         except BaseException:
             self.session.rollback()
             self._abandon()
@@ -443,6 +450,11 @@ def sync(engine: Engine, config: Mapping[str, Any], *, client: ParsClient | None
             except (Unauthorized, Refused, runs.RunTakenOver) as exc:
                 session.rollback()
                 report.exit_code, report.message = EXIT_STOPPED, str(exc)
+            except LookupFailed as exc:
+                session.rollback()
+                report.exit_code = EXIT_INCOMPLETE
+                report.message = (f"PARS did not answer a status look-up ({exc}); the next "
+                                  "sync will finish the work")
             except BaseException:
                 session.rollback()
                 runs.finish(session, run_id, RunOutcome.FAILED, dict(counts),

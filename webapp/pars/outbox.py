@@ -377,11 +377,19 @@ def on_identifiers_changed(session: Session, learner: Learner, policy: Policy, *
                            "will be sent again under a new credit ID.", summary):
                 summary.corrections += 1
     for add in _learner_records(session, learner, *REPORTED):
+        if (add.action != Action.ADD or not _is_current(session, add)
+                or add.completion.completion_date < rules.open_from()):
+            continue
         board_rejected = any(b.status == BoardDecision.REJECTED for b in add.board_statuses)
-        if (add.action == Action.ADD and board_rejected and _is_current(session, add)
-                and add.completion.completion_date >= rules.open_from()):
+        sent = {line.get("board") for line in (add.sent_payload or {}).get("boards", [])}
+        now = assess(add.completion, learner, rules, already_sent=True)
+        gained = set(now.sends_boards) - sent if now.sendable else set()
+        if board_rejected:
             ctx.correct(add, "The physician's details changed after a certifying board "
                         "rejected the record; it will be removed and reported again.", summary)
+        elif gained:
+            ctx.correct(add, "The physician added what a certifying board needs; the record "
+                        "will be removed and reported again with that board's credit.", summary)
     session.flush()
     audit.record("pars.identifiers_changed", actor=actor, subject_type="learner",
                  subject_id=learner.id, session=session, **summary.as_dict())

@@ -9,15 +9,21 @@ their own format.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from webapp.models import Action, Completion, Learner
 
+if TYPE_CHECKING:
+    from webapp.pars.eligibility import Assessment
+
 
 def build(
-    credit_id: str, action: Action, completion: Completion, learner: Learner
+    credit_id: str, action: Action, completion: Completion, learner: Learner,
+    parts: Assessment,
 ) -> dict[str, Any]:
-    """The record for ``completion`` as it stands now. Holds personal data: never log it."""
+    """The record for ``completion`` as it stands now, with the parts that can go
+    (``parts.sends_cme``, ``parts.sends_boards``): CME credit ``0.00`` means no CME
+    part. Holds personal data: never log it."""
     license_ = learner.licenses[0] if learner.licenses else None
     return {
         "credit_id": credit_id,
@@ -30,11 +36,11 @@ def build(
         "npi": learner.npi,
         "license_state": license_.state if license_ else None,
         "license_number": license_.number if license_ else None,
-        "cme_credits": _amount(completion.cme_credits),
+        "cme_credits": _amount(completion.cme_credits if parts.sends_cme else Decimal(0)),
         "boards": [
             {"board": line.board, "board_id": learner.board_id_for(line.board),
              "credit_type": line.credit_type, "credits": _amount(line.credits)}
-            for line in completion.board_credits
+            for line in completion.board_credits if line.board in parts.sends_boards
         ],
     }
 

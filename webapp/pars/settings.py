@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 #: PARS takes at most this many learner records in one request.
 MAX_BATCH = 500
@@ -85,4 +86,15 @@ class Settings:
                 + " (or use `flask pars export` for the Excel upload)"
             )
         if not self.api_url.startswith(("https://", "http://")):
-            raise SettingsError(f"PARS_API_URL must be an http(s) URL, got {self.api_url!r}")
+            raise SettingsError(f"PARS_API_URL must be an http(s) URL, got {_redacted(self.api_url)!r}")
+        if urlsplit(self.api_url).username or urlsplit(self.api_url).password:
+            raise SettingsError("PARS_API_URL must not carry credentials; set PARS_USER and "
+                                f"PARS_PASSWORD instead (got {_redacted(self.api_url)!r})")
+
+
+def _redacted(url: str) -> str:
+    """The URL without any user name or password in it, to quote in a message."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))

@@ -15,7 +15,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from webapp.boards import BOARDS
+from webapp.boards import board as board_entry
+from webapp.dates import readable_date
 from webapp.models import (
     Action,
     BatchKind,
@@ -214,7 +215,7 @@ def pars_status(
     def status(code: Status, text: str, **kw) -> DestinationStatus:
         return DestinationStatus(PARS_DESTINATION, code, text, **kw)
 
-    deadline = rules.board_deadline(completion.completion_date) if completion.board_credits else None
+    deadline = rules.pars_deadline(completion.completion_date)
     if pending_delete is not None:
         return _correction(completion, learner, rules, pending_delete, deadline)
     state = current.state if current else None
@@ -226,6 +227,11 @@ def pars_status(
         result = assess(completion, learner, rules)
         if result.blockers:
             return _blocked(result, rules, completion, deadline)
+        if completion.cme_credits > 0 and not result.sends_cme:
+            return status(Status.QUEUED, (
+                f"Your board credit is ready to send; credits are sent to PARS {frequency}. "
+                + _CME_FOLLOWS), deadline=deadline, action="Add your NPI or a state license",
+                fix_on_profile=True)
         return status(Status.QUEUED, f"Ready to send. Credits are sent to PARS {frequency}.",
                       deadline=deadline)
     assert current is not None
@@ -240,6 +246,10 @@ def pars_status(
         return status(Status.SENT, "CME staff uploaded it to PARS in a file. PARS's answer to "
                       "that upload was not recorded here; once PARS has matched it to you, it "
                       "shows in CME Passport.", on=_date(current.sent_at))
+    if shown == Status.ACCEPTED and _cme_left_out(completion, current):
+        return status(Status.ACCEPTED, "PARS accepted your board credit. " + _CME_FOLLOWS,
+                      on=_date(current.settled_at or current.sent_at),
+                      action="Add your NPI or a state license", fix_on_profile=True)
     if shown == Status.ACCEPTED and uploaded(current):
         return status(Status.ACCEPTED, "CME staff uploaded it to PARS in a file, and PARS "
                       "accepted it. CME Passport shows it once PARS has matched it to you.",
@@ -293,6 +303,24 @@ STATE_STATUS: dict[DeliveryState, Status] = {
 }
 
 
+#: Said when the board part went (or goes) without the AMA PRA Category 1 part.
+_CME_FOLLOWS = ("PARS creates the matching CME credit from board credit itself, within about "
+                "a week. To match it to you for CME Passport and state licensing boards, PARS "
+                "needs your NPI or a state license, which we do not have yet.")
+
+
+def _sent_boards(delivery: Delivery | None) -> set[str] | None:
+    """The boards whose credit went with a sent record (None when nothing was sent)."""
+    if delivery is None or not delivery.sent_payload:
+        return None
+    return {line.get("board") for line in delivery.sent_payload.get("boards", [])}
+
+
+def _cme_left_out(completion: Completion, delivery: Delivery) -> bool:
+    payload = delivery.sent_payload or {}
+    return completion.cme_credits > 0 and str(payload.get("cme_credits", "")) in ("0", "0.00")
+
+
 def _correction(completion: Completion, learner: Learner, rules: Rules, delete: Delivery,
                 deadline: dt.date | None) -> DestinationStatus:
     """A reported record being replaced: the old one is removed, then the new one sent."""
@@ -327,7 +355,12 @@ def _blocked(result: Assessment, rules: Rules, completion: Completion,
             "It stays on this transcript, which you can download for your board."))
     if first == Blocker.NOT_PHYSICIAN:
         return DestinationStatus(d, Status.NOT_PHYSICIAN, (
-            "PARS records credit for physicians (MD and DO) only. It stays on this transcript."))
+            "PARS records credit for physicians only (MD, DO and equivalent physician degrees "
+            "such as MBBS). It stays on this transcript."))
+    if first == Blocker.NO_CREDIT:
+        return DestinationStatus(d, Status.NO_CREDIT, (
+            "It carries neither AMA PRA Category 1 Credit™ nor board credit that a board takes "
+            "through PARS, so there is nothing to report. It stays on this transcript."))
     if first == Blocker.NOT_REGISTERED:
         return DestinationStatus(d, Status.NOT_REGISTERED, (
             "The activity is not yet registered with PARS. CME staff register it, then your "
@@ -360,8 +393,28 @@ def uploaded(delivery: Delivery) -> bool:
 
 def board_status(completion: Completion, learner: Learner, rules: Rules, board: str,
                  current: Delivery | None, pars: DestinationStatus) -> DestinationStatus:
-    name = f"{board} ({BOARDS.get(board, board)})"
-    deadline = rules.board_deadline(completion.completion_date)
+    entry = board_entry(board)
+    name = entry.label if entry else board
+    deadline = rules.board_deadline(completion.completion_date, board)
+    if entry is not None and not entry.takes(completion.completion_date):
+        assert entry.earliest_completion is not None
+        return DestinationStatus(name, Status.BOARD_NOT_TAKEN, (
+            f"{board} takes credit through PARS only for activities completed from "
+            f"{readable_date(entry.earliest_completion)}. It stays on this transcript."))
+    sent = _sent_boards(current)
+    if sent is not None and board not in sent and pars.status in (Status.ACCEPTED, Status.SENT,
+                                                                  Status.VERIFYING):
+        return DestinationStatus(name, Status.MISSING_IDENTIFIER, (
+            f"The rest of this credit went to PARS; the {board} credit waits for your {board} "
+            "ID and is sent as soon as you add it."), action=f"Add your {board} ID",
+            fix_on_profile=True, deadline=deadline)
+    if pars.status == Status.QUEUED:
+        result = assess(completion, learner, rules)
+        if board in result.boards_missing_id:
+            return DestinationStatus(name, Status.MISSING_IDENTIFIER, (
+                f"PARS needs your {board} ID to match this credit to you. The rest of the "
+                "credit goes without it; this part is sent as soon as you add it."),
+                action=f"Add your {board} ID", fix_on_profile=True, deadline=deadline)
     if pars.status in (Status.ACCEPTED, Status.SENT) and current is not None \
             and (pars.status == Status.SENT or uploaded(current)):
         passed = (f"PARS accepted it and passes it on to {board}" if pars.status == Status.ACCEPTED
@@ -397,5 +450,6 @@ def board_status(completion: Completion, learner: Learner, rules: Rules, board: 
 
 
 #: Statuses for which a board deadline means nothing to the physician.
-_NO_DEADLINE = frozenset({Status.BEFORE_START, Status.NOT_PHYSICIAN, Status.YEAR_CLOSED,
+_NO_DEADLINE = frozenset({Status.BEFORE_START, Status.NOT_PHYSICIAN, Status.NO_CREDIT,
+                          Status.YEAR_CLOSED,
                           Status.REMOVED, Status.RESOLVED})

@@ -14,6 +14,7 @@ class Status(enum.StrEnum):
     BEFORE_START = "before_start"
     NOT_REGISTERED = "not_registered"
     NOT_PHYSICIAN = "not_physician"
+    NO_CREDIT = "no_credit"
     YEAR_CLOSED = "year_closed"
     OPTED_OUT = "opted_out"
     MISSING_IDENTIFIER = "missing_identifier"
@@ -28,6 +29,7 @@ class Status(enum.StrEnum):
     CORRECTING = "correcting"
     REMOVED = "removed"
     RESOLVED = "resolved"
+    BOARD_NOT_TAKEN = "board_not_taken"
     BOARD_PENDING = "board_pending"
     BOARD_ACCEPTED = "board_accepted"
     BOARD_REJECTED = "board_rejected"
@@ -49,6 +51,7 @@ CATALOG: dict[Status, StatusInfo] = {
     Status.BEFORE_START: StatusInfo("Not reportable", "info", "credits-before-reporting-start"),
     Status.NOT_REGISTERED: StatusInfo("Not reportable yet", "warn", "activity-not-registered"),
     Status.NOT_PHYSICIAN: StatusInfo("Not reported", "info", "non-physician-credit"),
+    Status.NO_CREDIT: StatusInfo("Not reportable", "info", "no-reportable-credit"),
     Status.YEAR_CLOSED: StatusInfo("Reporting year closed", "bad", "reporting-year-closed"),
     Status.OPTED_OUT: StatusInfo("Withheld", "info", "opting-out"),
     Status.MISSING_IDENTIFIER: StatusInfo("Waiting for your details", "warn", "missing-identifiers"),
@@ -63,6 +66,7 @@ CATALOG: dict[Status, StatusInfo] = {
     Status.CORRECTING: StatusInfo("Correction under way", "info", "corrected-or-removed"),
     Status.REMOVED: StatusInfo("Removed", "info", "corrected-or-removed"),
     Status.RESOLVED: StatusInfo("Handled by CME staff", "info", "handled-by-staff"),
+    Status.BOARD_NOT_TAKEN: StatusInfo("Not taken by the board", "info", "board-date-limits"),
     Status.BOARD_PENDING: StatusInfo("Waiting for the board", "info", "board-decision-pending"),
     Status.BOARD_ACCEPTED: StatusInfo("Accepted by the board", "ok", "board-accepted"),
     Status.BOARD_REJECTED: StatusInfo("Rejected by the board", "bad", "board-rejected"),
