@@ -323,9 +323,9 @@ def test_a_batch_larger_than_max_rows_is_split_and_no_completion_is_split(make_e
     env = make_env(PARS_EXCEL_MAX_ROWS=3)
     make = env.make()
     activity = make.activity()
-    # Board credit is due first, the oldest first: One, Two, then Both (two rows).
+    # Due first, the oldest first: One, Two, then Both (two rows); the rest are newer.
     for name, days, boards in (("One", 20, ["ABIM"]), ("Two", 19, ["ABIM"]),
-                               ("Both", 2, ["ABIM", "ABS"])):
+                               ("Both", 18, ["ABIM", "ABS"])):
         learner = make.learner(last_name=name)
         for board in boards:
             make.board(learner, board, "1")
@@ -386,7 +386,7 @@ def test_a_file_that_exists_stops_the_export_and_leaves_nothing(make_env, tmp_pa
 
 
 def _batch_of_four(env, tmp_path):
-    """Four records in rows 3 to 7: the third has two boards (rows 5 and 6)."""
+    """Four records in rows 3 to 7; P2 has two boards, so two rows."""
     make = env.make()
     activity = make.activity()
     people = []
@@ -408,22 +408,24 @@ def _batch_of_four(env, tmp_path):
 
 def test_confirm_with_refused_rows_rejects_those_and_accepts_the_rest(env, tmp_path):
     people, rows = _batch_of_four(env, tmp_path)
-    # Board credit first (two rows: 3 and 4), then the others.
-    assert rows["P2"] == 3 and sorted(rows.values()) == [3, 5, 6, 7]
+    # P2 has two rows, one after the other.
+    second = rows["P2"] + 1
+    assert sorted([*rows.values(), second]) == [3, 4, 5, 6, 7]
     by_completion = {d.completion_id: d for d in env.deliveries()}
-    assert by_completion[people[2]].batch_row == 3
+    assert by_completion[people[2]].batch_row == rows["P2"]
     row = rows["P0"]
 
-    result = confirm(env, 1, f'{row}="Learner not matched"', "4=Board ID not valid for ABS")
+    result = confirm(env, 1, f'{row}="Learner not matched"', f"{second}=Board ID not valid for ABS")
     assert result.exit_code == 0, result.output
-    assert f"2 records accepted by PARS, 2 rejected (rows 4, {row})" in result.output
+    assert (f"2 records accepted by PARS, 2 rejected (rows "
+            f"{', '.join(map(str, sorted([row, second])))})") in result.output
 
     records = {d.completion_id: d for d in env.deliveries()}
     today = dt.datetime.now(dt.UTC).date()
     rejected = {cid: d for cid, d in records.items() if d.state == S.REJECTED}
     assert set(rejected) == {people[2], people[0]}
     assert rejected[people[2]].error_code == "EXCEL_ROW_REJECTED"
-    assert rejected[people[2]].error_message == "Row 4: Board ID not valid for ABS"
+    assert rejected[people[2]].error_message == f"Row {second}: Board ID not valid for ABS"
     assert rejected[people[0]].error_message == f"Row {row}: Learner not matched"
     accepted = [d for d in records.values() if d.state == S.ACCEPTED]
     assert {d.completion_id for d in accepted} == {people[1], people[3]}
@@ -431,7 +433,8 @@ def test_confirm_with_refused_rows_rejects_those_and_accepts_the_rest(env, tmp_p
     batch = db.session.get(Batch, 1)
     assert batch.state == BatchState.CONFIRMED
     audit = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "pars.batch_confirmed"))
-    assert audit.details["rejected"] == 2 and audit.details["refused_rows"] == [4, row]
+    assert audit.details["rejected"] == 2
+    assert audit.details["refused_rows"] == sorted([row, second])
     assert "Learner not matched" not in str(audit.details)  # messages stay on the records
     timeline = list(db.session.scalars(select(DeliveryEvent.detail).where(
         DeliveryEvent.delivery_id == rejected[people[0]].id, DeliveryEvent.kind == "rejected")))
