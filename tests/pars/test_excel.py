@@ -9,6 +9,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
 from tests.pars.conftest import recent
+from webapp.boards import REGISTRY
 from webapp.extensions import db
 from webapp.models import (
     AuditEvent,
@@ -86,6 +87,20 @@ def test_row_2_is_accmes_header_list_exactly(env, tmp_path):
                                             "Credits Awarded for Additional Credit Type"]
     assert values(ws, 3)[12:] == ["Medical Knowledge", 1, "Practice Assessment", 2]
     assert ws.max_row == 3
+
+
+def test_the_own_workbook_has_a_pair_for_each_credit_type_a_board_awards(make_env, tmp_path):
+    env = make_env()
+    env.make().completion(env.make().learner())  # no board credit at all
+    db.session.commit()
+    assert export(env, tmp_path / "b.xlsx").exit_code == 0
+    ws = sheet(tmp_path / "b.xlsx")
+    pairs = max(len(b.credit_types) for b in REGISTRY.values())
+    assert pairs >= 2  # ABIM: Medical Knowledge, Practice Assessment
+    assert values(ws, 2) == ACCME_HEADER + ["Additional Credit Type",
+                                            "Credits Awarded for Additional Credit Type"] * (
+        pairs - 1)
+    assert values(ws, 3)[9:] == [None] * (3 + 2 * pairs)
 
 
 def test_cells_board_only_two_boards_full_state_name_and_dates(env, tmp_path):

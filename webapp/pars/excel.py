@@ -177,6 +177,8 @@ class _Export:
                 f"row 2 has room for {len(self.template.pairs)}: add "
                 f"'{self.settings.extra_type_header}' columns, each followed by its credits "
                 "column; nothing was exported")
+        if self.template is None:
+            self.pairs = max(self.pairs, workbook.registry_pairs())
         now = utcnow()
         token = new_token()
         while True:

@@ -31,6 +31,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, WriteOnlyCell
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
+from webapp.boards import REGISTRY
 from webapp.identifiers import STATE_NAMES
 from webapp.models import Action
 
@@ -397,6 +398,12 @@ class TemplateWriter:
 
 def writer(settings: ExcelSettings, template: Template | None, pairs: int) -> SheetWriter:
     return TemplateWriter(template) if template is not None else StreamWriter(settings, pairs)
+
+
+def registry_pairs() -> int:
+    """The most credit types any board in the registry awards: the project's own workbook
+    has at least that many pairs, so its columns stay the same from file to file."""
+    return max((len(b.credit_types) for b in REGISTRY.values()), default=1) or 1
 
 
 def needed_pairs(records: Sequence[Mapping[str, Any]]) -> int:
