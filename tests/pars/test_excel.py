@@ -166,7 +166,7 @@ def test_values_that_look_like_formulas_stay_text(make_env, tmp_path, mode):
         overrides["PARS_EXCEL_TEMPLATE"] = str(template(tmp_path / "t.xlsx"))
     env = make_env(**overrides)
     make = env.make()
-    names = {"=HYPERLINK(\"http://x.example\",\"y\")": "+Plus", "-Minus": "@At"}
+    names = {"=HYPERLINK(\"http://x.example\",\"y\")": "+Plus", "-Minus": "@At", "Err": "#N/A"}
     for first, last in names.items():
         make.completion(make.learner(first_name=first, last_name=last))
     make.completion(make.learner(npi=None, first_name="=1+1", last_name="Lic",
@@ -182,7 +182,7 @@ def test_values_that_look_like_formulas_stay_text(make_env, tmp_path, mode):
             cell = row[header]
             assert cell.data_type == "s", (header, cell.value)
             found[cell.value] = cell.data_type
-    assert {"=HYPERLINK(\"http://x.example\",\"y\")", "+Plus", "-Minus", "@At", "=1+1",
+    assert {"=HYPERLINK(\"http://x.example\",\"y\")", "+Plus", "-Minus", "@At", "#N/A", "=1+1",
             "=2+2"} <= set(found)
 
 

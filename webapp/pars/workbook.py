@@ -62,8 +62,9 @@ FIXED: tuple[tuple[str, str, str], ...] = (
 )
 #: The first credit-type pair (note the space that ends ACCME's ``Credit Type ``).
 FIRST_PAIR = ("Credit Type ", "Credits Awarded for Credit Type")
-#: Text that a spreadsheet may read as the start of a formula.
-FORMULA_START = ("=", "+", "-", "@")
+#: Text that a spreadsheet may read as the start of a formula, or as an error value
+#: (``#N/A``): always written as an explicit string cell.
+FORMULA_START = ("=", "+", "-", "@", "#")
 
 
 class ExportRefused(Exception):
@@ -228,7 +229,8 @@ class StreamWriter:
             return cell
         if isinstance(value, str) and value.startswith(FORMULA_START):
             cell = WriteOnlyCell(self.sheet, value)
-            cell.data_type = "s"  # openpyxl takes a leading "=" for a formula otherwise
+            # openpyxl takes a leading "=" for a formula, and "#N/A" for an error, otherwise.
+            cell.data_type = "s"
             return cell
         return value
 
