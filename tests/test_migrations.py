@@ -44,6 +44,8 @@ def test_upgrade_on_empty_database_matches_models(tmp_path):
 #: The head before the learners' unused change times were dropped, and after.
 BEFORE_LEARNER_COLUMNS_DROPPED = "0003_support"
 LEARNER_COLUMNS_DROPPED = "0004_learners"
+#: The head before Excel batches kept their file rows.
+BEFORE_EXCEL_ROWS = "0005_identity_links"
 
 
 def _rows(conn) -> dict[str, list[tuple]]:
@@ -154,11 +156,11 @@ def test_excel_row_columns_are_added_empty_and_removed_with_every_row_kept(tmp_p
             upgrade(revision=BEFORE_LEARNER_COLUMNS_DROPPED)
             with db.engine.begin() as conn:
                 _fill(conn)
-            upgrade(revision=LEARNER_COLUMNS_DROPPED)
+            upgrade(revision=BEFORE_EXCEL_ROWS)
             with db.engine.connect() as conn:
                 before = _rows(conn)
 
-            upgrade(revision="0005_excel_rows")
+            upgrade(revision="0006_excel_rows")
             with db.engine.connect() as conn:
                 after = _rows(conn)
                 columns = {name: [c["name"] for c in inspect(conn).get_columns(name)]
@@ -170,7 +172,7 @@ def test_excel_row_columns_are_added_empty_and_removed_with_every_row_kept(tmp_p
                 expected[name] = [row + (None,) for row in before[name]]
             assert after == expected
 
-            downgrade(revision=LEARNER_COLUMNS_DROPPED)
+            downgrade(revision=BEFORE_EXCEL_ROWS)
             with db.engine.connect() as conn:
                 assert _rows(conn) == before
             db.engine.dispose()

@@ -8,9 +8,9 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from webapp.extensions import db
-from webapp.models import AuditEvent, ConsentEvent, DeliveryEvent
+from webapp.models import AuditEvent, ConsentEvent, DeliveryEvent, IdentityLink
 
-APPEND_ONLY = (AuditEvent, ConsentEvent, DeliveryEvent)
+APPEND_ONLY = (AuditEvent, ConsentEvent, DeliveryEvent, IdentityLink)
 
 
 def record(

@@ -50,6 +50,16 @@ def _int(name: str, value: str) -> int:
         raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
 
 
+def _scopes(value: str) -> str:
+    """The scopes to request, always with ``openid`` first."""
+    given = value.split() or ["email", "profile"]
+    return " ".join(["openid", *dict.fromkeys(s for s in given if s != "openid")])
+
+
+def _domains(value: str) -> frozenset[str]:
+    return frozenset(d.strip().lower().lstrip("@") for d in value.split(",") if d.strip())
+
+
 def normalise_database_url(url: str) -> str:
     """Use the psycopg 3 driver for plain ``postgresql://`` URLs."""
     for prefix in ("postgresql://", "postgres://"):
@@ -116,6 +126,16 @@ def load(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "OIDC_CLIENT_SECRET": get("OIDC_CLIENT_SECRET", ""),
         "OIDC_STAFF_CLAIM": get("OIDC_STAFF_CLAIM", "groups"),
         "OIDC_STAFF_VALUE": get("OIDC_STAFF_VALUE", "cme-staff"),
+        # Single sign-on: what is asked of the provider and what links a first sign-in
+        # (README, "Who is signed in as whom" and the per-provider sections).
+        "OIDC_SCOPES": _scopes(get("OIDC_SCOPES", "")),
+        #: The claim holding the e-mail (``preferred_username`` for Entra ID without
+        #: the optional ``email`` claim).
+        "OIDC_EMAIL_CLAIM": get("OIDC_EMAIL_CLAIM", "email").strip() or "email",
+        #: A claim equal to the learning system's ``learner_id``; links by itself.
+        "OIDC_LEARNER_ID_CLAIM": get("OIDC_LEARNER_ID_CLAIM", "").strip(),
+        #: Domains the organisation owns whose addresses its provider asserts.
+        "OIDC_TRUSTED_EMAIL_DOMAINS": _domains(get("OIDC_TRUSTED_EMAIL_DOMAINS", "")),
         "SESSION_IDLE_MINUTES": _int("SESSION_IDLE_MINUTES", get("SESSION_IDLE_MINUTES", "30")),
         "SESSION_MAX_HOURS": _int("SESSION_MAX_HOURS", get("SESSION_MAX_HOURS", "12")),
         # PARS

@@ -15,6 +15,9 @@ import requests
 from sqlalchemy import select
 
 from tests.auth.idp import CLIENT_ID, CLIENT_SECRET, TestProvider
+from tests.auth.oidc_node import CLIENT_ID as NODE_CLIENT_ID
+from tests.auth.oidc_node import CLIENT_SECRET as NODE_CLIENT_SECRET
+from tests.auth.oidc_node import NodeBrowser, NodeProvider, install, require_node
 from webapp.models import AuditEvent, UserSession
 
 
@@ -75,3 +78,39 @@ def audit(db_session, action: str) -> list[AuditEvent]:
 
 def live_sessions(db_session) -> list[UserSession]:
     return list(db_session.scalars(select(UserSession).where(UserSession.ended_at.is_(None))))
+
+
+@pytest.fixture(scope="session")
+def _node_servers() -> Iterator[dict[str, NodeProvider]]:
+    """Servers of panva's oidc-provider by profile, started when first asked for."""
+    servers: dict[str, NodeProvider] = {}
+    yield servers
+    for server in servers.values():
+        server.stop()
+
+
+@pytest.fixture
+def node_idp(_node_servers, tmp_path_factory, app, monkeypatch):
+    """``node_idp(profile, **settings)``: that profile's provider as this app's issuer."""
+    node = require_node()
+
+    def use(profile: str, **settings: object) -> NodeProvider:
+        if profile not in _node_servers:
+            install()
+            log = tmp_path_factory.mktemp("oidc-node") / f"{profile}.log"
+            _node_servers[profile] = NodeProvider(profile, node, log)
+        server = _node_servers[profile]
+        monkeypatch.setitem(app.config, "OIDC_ISSUER", server.issuer)
+        monkeypatch.setitem(app.config, "OIDC_CLIENT_ID", NODE_CLIENT_ID)
+        monkeypatch.setitem(app.config, "OIDC_CLIENT_SECRET", NODE_CLIENT_SECRET)
+        for name, value in settings.items():
+            monkeypatch.setitem(app.config, name, value)
+        app.extensions.pop("cme_oidc_clients", None)
+        return server
+
+    return use
+
+
+@pytest.fixture
+def node_browser(client) -> NodeBrowser:
+    return NodeBrowser(client)

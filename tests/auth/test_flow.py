@@ -147,3 +147,35 @@ def test_rotated_provider_keys_are_fetched_again(app, idp, make, client):
     user = client.signed_in_user()
     assert user.is_authenticated
 
+
+
+def test_staff_claim_only_in_userinfo_is_read(browser, idp, client):
+    idp.reset(sub="sub-staff", email="office@example.org", email_verified=True,
+              groups=["cme-staff"])
+    idp.behaviour.claim_changes["groups"] = DROP
+    assert browser.sign_in().status_code == 302
+    assert client.get("/staff/").status_code == 200
+
+
+def test_userinfo_for_another_subject_is_refused(browser, idp, db_session):
+    idp.reset(sub="sub-a", email="a@example.org", email_verified=True)
+    idp.behaviour.claim_changes.update(email=DROP, sub="sub-b")
+    assert browser.sign_in().status_code == 400
+    assert audit(db_session, "auth.login_failed")[-1].details["reason"] == "invalid_claims"
+
+
+def test_a_learner_with_an_identity_is_not_linked_to_a_second_one(browser, idp, make,
+                                                                  db_session):
+    learner = make.learner(email="someone@example.org")
+    make.identity(learner)
+    response = browser.sign_in()
+    assert response.status_code == 403
+    assert audit(db_session, "auth.login_failed")[-1].details["reason"] == (
+        "learner_already_linked")
+    assert live_sessions(db_session) == []
+
+
+def test_configured_scopes_are_requested(browser, idp, app, monkeypatch):
+    monkeypatch.setitem(app.config, "OIDC_SCOPES", "openid email profile groups")
+    browser.sign_in()
+    assert idp.authorize_requests[-1]["scope"] == "openid email profile groups"

@@ -141,7 +141,11 @@ def test_unverified_email_is_not_linked(browser, idp, make, db_session):
     html = assert_refused(browser.sign_in(), db_session, "email_not_verified", 403,
                           title=UNMATCHED_TITLE)
     assert "cme-support@example.org" in html
-    assert db_session.query(Identity).count() == 0
+    # The identity is kept, unlinked and not signed in, for staff to link by hand.
+    (identity,) = db_session.query(Identity).all()
+    assert identity.learner_id is None and identity.last_login_at is None
+    assert audit(db_session, "auth.login_failed")[-1].subject_id == str(identity.id)
+    assert live_sessions(db_session) == []
 
 
 def test_string_false_email_verified_is_not_verified(browser, idp, make, db_session):

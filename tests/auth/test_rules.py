@@ -10,7 +10,8 @@ from joserfc.jwk import OctKey, RSAKey
 
 from webapp.auth import tokens
 from webapp.auth.redirects import safe_next
-from webapp.auth.services import is_staff, verified_email
+from webapp.auth.services import LinkRules, claimed_learner_id, is_staff, verified_email
+from webapp.config import load
 
 
 @pytest.mark.parametrize("value", ["/", "/transcript/", "/transcript/?year=2024#top",
@@ -59,6 +60,69 @@ def test_only_verified_emails_count(verified, expected):
 
 def test_invalid_email_is_not_used():
     assert verified_email({"email": "not an address", "email_verified": True}) is None
+
+
+@pytest.mark.parametrize("address", [
+    "\u212aate@example.org",  # Kelvin sign: NFC and lower() would make it "kate"
+    "Ka\u0301te@example.org",  # a decomposed accent that normalising would compose
+])
+def test_emails_are_not_unicode_folded(address):
+    assert verified_email({"email": address, "email_verified": True}) is None
+
+
+def test_only_ascii_letters_are_lowered():
+    claims = {"email": "KATE@Example.org", "email_verified": True}
+    assert verified_email(claims) == "kate@example.org"
+
+
+def test_xms_edov_vouches_for_the_email_claim_only():
+    assert verified_email({"email": "a@hospital.org", "xms_edov": True}) == "a@hospital.org"
+    assert verified_email({"email": "a@hospital.org", "xms_edov": False}) is None
+    rules = LinkRules(email_claim="preferred_username")
+    assert verified_email({"preferred_username": "a@hospital.org", "xms_edov": True,
+                           "email_verified": True}, rules) is None
+
+
+@pytest.mark.parametrize("claims,expected", [
+    ({"preferred_username": "A@Hospital.org"}, "a@hospital.org"),
+    ({"preferred_username": "a@sub.hospital.org"}, None),
+    ({"preferred_username": "a@hospital.org.evil.example"}, None),
+    ({"preferred_username": "a@elsewhere.org"}, None),
+    ({"preferred_username": "a@hospital.org", "hd": "hospital.org"}, "a@hospital.org"),
+    ({"preferred_username": "a@hospital.org", "hd": "elsewhere.org"}, None),
+])
+def test_trusted_domains(claims, expected):
+    rules = LinkRules(email_claim="preferred_username",
+                      trusted_domains=frozenset({"hospital.org"}))
+    assert verified_email(claims, rules) == expected
+
+
+def test_google_needs_hd_for_a_trusted_domain():
+    rules = LinkRules(trusted_domains=frozenset({"hospital.org"}), hosted_domain_required=True)
+    claims = {"email": "a@hospital.org", "email_verified": False}
+    assert verified_email(claims, rules) is None
+    assert verified_email({**claims, "hd": "hospital.org"}, rules) == "a@hospital.org"
+    cfg = load({"OIDC_ISSUER": "https://accounts.google.com"})
+    assert LinkRules.from_config(cfg).hosted_domain_required is True
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("E-1", "E-1"), (" E-1 ", "E-1"), (40213, "40213"), (True, None), ("", None),
+    (None, None), (["E-1"], None), ("x" * 65, None),
+])
+def test_learner_id_claim(value, expected):
+    assert claimed_learner_id({"employeeNumber": value}, "employeeNumber") == expected
+    assert claimed_learner_id({"employeeNumber": value}, "") is None
+
+
+def test_settings():
+    cfg = load({"OIDC_SCOPES": "groups openid email groups", "OIDC_EMAIL_CLAIM": "upn",
+                "OIDC_TRUSTED_EMAIL_DOMAINS": " Hospital.org, @clinic.example ,"})
+    assert cfg["OIDC_SCOPES"] == "openid groups email"
+    assert cfg["OIDC_TRUSTED_EMAIL_DOMAINS"] == {"hospital.org", "clinic.example"}
+    rules = LinkRules.from_config(cfg)
+    assert (rules.email_claim, rules.learner_id_claim) == ("upn", "")
+    assert load({})["OIDC_SCOPES"] == "openid email profile"
 
 
 def _claims(**changes):

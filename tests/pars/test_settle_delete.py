@@ -187,8 +187,8 @@ def test_a_removal_still_not_carried_out_at_the_attempt_limit_fails(make_env):
     old, delete, new = correction(env, completion_id)
     assert (old.state, delete.state, new.state) == (S.ACCEPTED, S.FAILED, S.QUEUED)
     assert (delete.error_code, delete.error_message) == (
-        "NOT_DELIVERED", "PARS still holds the record (after 1 attempts)")
-    assert timeline(delete)[-1] == ("failed", "Not delivered after 1 attempts; CME staff will "
+        "NOT_DELIVERED", "PARS still holds the record (after 1 attempt)")
+    assert timeline(delete)[-1] == ("failed", "Not delivered after 1 attempt; CME staff will "
                                     "review it.")
     assert env.fake.records[old.credit_id].status == "Accepted"
     # Nothing more is sent: not the removal, and not the new record that waits for it.

@@ -41,6 +41,8 @@ class FailureReason(enum.StrEnum):
     EMAIL_NOT_VERIFIED = "email_not_verified"
     NO_MATCHING_LEARNER = "no_matching_learner"
     AMBIGUOUS_LEARNER = "ambiguous_learner"
+    #: The one matching learner already has an identity; staff link a second by hand.
+    LEARNER_ALREADY_LINKED = "learner_already_linked"
 
 
 class Help(enum.StrEnum):
@@ -112,6 +114,7 @@ FAILURES: dict[FailureReason, Failure] = {
     FailureReason.EMAIL_NOT_VERIFIED: _UNMATCHED,
     FailureReason.NO_MATCHING_LEARNER: _UNMATCHED,
     FailureReason.AMBIGUOUS_LEARNER: _UNMATCHED,
+    FailureReason.LEARNER_ALREADY_LINKED: _UNMATCHED,
 }
 
 

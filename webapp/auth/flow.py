@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 from authlib.integrations.base_client import OAuthError
-from flask import session
+from flask import current_app, session
 
 from webapp.auth import provider, tokens
 from webapp.auth.failures import FailureReason
@@ -60,6 +60,18 @@ def _drop_old_pending() -> None:
     )
     for key in pending[: max(0, len(pending) - (MAX_PENDING - 1))]:
         session.pop(key)
+
+
+def needed_claims() -> tuple[str, ...]:
+    """The claims the site reads: the e-mail, the staff claim and the learner-ID claim."""
+    cfg = current_app.config
+    names = (cfg["OIDC_EMAIL_CLAIM"], cfg["OIDC_STAFF_CLAIM"], cfg["OIDC_LEARNER_ID_CLAIM"])
+    return tuple(name for name in names if name)
+
+
+def _top_level(name: str) -> str:
+    """``realm_access`` for a dotted ``realm_access.roles``."""
+    return name.split(".", 1)[0]
 
 
 def begin(redirect_uri: str, next_url: str | None) -> str:
@@ -141,8 +153,9 @@ def complete(args: Mapping[str, str]) -> VerifiedSignIn:
     except provider.ProviderError as exc:
         raise LoginFailed(exc.reason) from exc
 
-    if "email" not in claims:
-        # Some providers put profile claims only behind the userinfo endpoint.
+    if any(name not in claims and _top_level(name) not in claims for name in needed_claims()):
+        # Many providers (Okta, Keycloak, Google) put some claims only behind the
+        # userinfo endpoint. The ID token's own claims win over userinfo's.
         extra = provider.userinfo(token)
         if extra is not None:
             if extra.get("sub") != claims["sub"]:

@@ -1,6 +1,6 @@
 """The organisation's OpenID Connect provider, reached through Authlib's Flask client.
 
-One client per (issuer, client ID, secret) so that changing the configuration
+One client per (issuer, client ID, secret, scopes) so that changing the configuration
 (tests do, per test) never reuses another provider's metadata or keys. The
 provider's discovery document and keys are cached for an hour, then fetched
 again so that rotated keys and moved endpoints are picked up without a restart.
@@ -28,7 +28,6 @@ CLIENT_NAME = "oidc"
 TIMEOUT = (5, 15)
 #: Seconds before the discovery document and keys are fetched again.
 METADATA_TTL = 3600
-SCOPES = "openid email profile"
 
 
 class ProviderError(Exception):
@@ -50,10 +49,11 @@ def client() -> FlaskOAuth2App:
     if not (issuer and client_id and secret):
         raise ProviderError(FailureReason.NOT_CONFIGURED, "OIDC_ISSUER, OIDC_CLIENT_ID and "
                             "OIDC_CLIENT_SECRET must all be set")
-    clients: dict[tuple[str, str, str], FlaskOAuth2App] = current_app.extensions.setdefault(
+    scopes = current_app.config["OIDC_SCOPES"]
+    clients: dict[tuple[str, ...], FlaskOAuth2App] = current_app.extensions.setdefault(
         "cme_oidc_clients", {}
     )
-    key = (issuer, client_id, secret)
+    key = (issuer, client_id, secret, scopes)
     if key not in clients:
         clients[key] = FlaskOAuth2App(
             FlaskIntegration(CLIENT_NAME),
@@ -62,7 +62,7 @@ def client() -> FlaskOAuth2App:
             client_secret=secret,
             server_metadata_url=issuer.rstrip("/") + "/.well-known/openid-configuration",
             client_kwargs={
-                "scope": SCOPES,
+                "scope": scopes,
                 "code_challenge_method": "S256",
                 "default_timeout": TIMEOUT,
             },

@@ -62,6 +62,7 @@ def callback():
             verified.issuer, verified.claims,
             staff_claim=current_app.config["OIDC_STAFF_CLAIM"],
             staff_value=current_app.config["OIDC_STAFF_VALUE"],
+            rules=services.LinkRules.from_config(current_app.config),
         )
     except flow.LoginFailed as exc:
         return _refuse(exc.reason)

@@ -1,7 +1,7 @@
 """All mapped classes, importable from one place."""
 
 from webapp.models.audit import AuditEvent
-from webapp.models.auth import EndReason, Identity, UserSession
+from webapp.models.auth import EndReason, Identity, IdentityLink, UserSession
 from webapp.models.catalog import Activity, BoardCredit, Completion
 from webapp.models.delivery import (
     GONE,
@@ -36,6 +36,6 @@ __all__ = [
     "AuditEvent", "Batch", "BatchKind",
     "BatchState", "BoardCertification", "BoardCredit", "BoardStatus", "Completion",
     "ConsentEvent", "ConsentSource", "Delivery", "DeliveryEvent", "DeliveryState", "EndReason",
-    "EngineRun", "Identity", "ImportRow", "Learner", "License", "RequestKind", "RequestState",
+    "EngineRun", "Identity", "IdentityLink", "ImportRow", "Learner", "License", "RequestKind", "RequestState",
     "SupportRequest", "UserSession",
 ]

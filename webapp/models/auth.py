@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.db import Base, intpk, str255, string_enum, timestamp
@@ -49,6 +49,23 @@ class Identity(Base):
 
     def __repr__(self) -> str:
         return f"<Identity {self.id}>"
+
+
+class IdentityLink(Base):
+    """Staff linked an identity to a learner by hand, or unlinked it. Rows are only ever added."""
+
+    __tablename__ = "identity_links"
+
+    id: Mapped[intpk]
+    identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id"), index=True)
+    #: The learner linked to; None when this row records an unlinking.
+    learner_id: Mapped[int | None] = mapped_column(ForeignKey("learners.id"))
+    #: The staff member's signed-in identity.
+    actor_identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id"))
+    #: What staff checked (a call, the support request); may name the person, so it is
+    #: kept here and not in the audit log.
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[timestamp]
 
 
 class UserSession(Base):

@@ -221,11 +221,12 @@ def send_again_or_fail(session: Session, delivery_id: int, attempts: int, *, max
     ``max_attempts`` sends, fail it for staff. The state it went to, or None when the
     claim was lost (someone else settled it)."""
     if attempts >= max_attempts:
-        moved = move_many(session, FAIL, [delivery_id], f"Not delivered after {attempts} "
-                          "attempts; CME staff will review it.", token=token, run_id=run_id,
+        tries = f"{attempts} attempt" + ("" if attempts == 1 else "s")
+        moved = move_many(session, FAIL, [delivery_id], f"Not delivered after {tries}; CME staff "
+                          "will review it.", token=token, run_id=run_id,
                           at=at, claim_token=None, settled_at=at,
                           error_code=EngineCode.NOT_DELIVERED.value,
-                          error_message=f"{reason} (after {attempts} attempts)"[:2000])
+                          error_message=f"{reason} (after {tries})"[:2000])
         return S.FAILED if moved else None
     moved = move_many(session, REQUEUE, [delivery_id], detail, token=token, run_id=run_id, at=at,
                       claim_token=None, next_attempt_at=retry_at,

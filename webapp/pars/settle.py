@@ -184,7 +184,7 @@ def _apply(session: Session, settings: Settings, run_id: int, token: str,
         elif item.action == Action.DELETE and found is not None and found.status == "deleted":
             if life.move_many(session, life.ACCEPT, [item.id], "PARS confirmed the removal.",
                               **held, claim_token=None, settled_at=now, error_code=None,
-                              error_message=None):
+                              error_message=None, next_attempt_at=None):
                 if item.withdraws_id is not None:
                     life.remove_replaced(session, [item.withdraws_id], run_id=run_id, at=now)
                 counts["accepted"] += 1

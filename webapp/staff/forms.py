@@ -1,8 +1,8 @@
-"""Staff forms: consent recorded on a physician's behalf, what resolved a record, and PARS's
-answer to an uploaded Excel batch."""
+"""Staff forms: consent recorded on a physician's behalf, what resolved a record, sign-in
+links, and PARS's answer to an uploaded Excel batch."""
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, TextAreaField
+from wtforms import IntegerField, RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; stubs are 3.2
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -27,3 +27,15 @@ class ConfirmBatchForm(FlaskForm):
 
     refused = TextAreaField("Rows PARS refused", validators=[
         Optional(), Length(max=50_000, message="That is too long for one batch's refused rows.")])
+
+
+class LinkIdentityForm(FlaskForm):
+    learner_id = IntegerField("Learner", validators=[DataRequired(message="Choose a learner.")])
+    note = TextAreaField("What you checked", validators=[
+        DataRequired(message="Write what you checked, e.g. 'called the physician, ticket 4711'."),
+        Length(max=1000)])
+
+
+class UnlinkIdentityForm(FlaskForm):
+    note = TextAreaField("Why", validators=[
+        DataRequired(message="Write why the link is wrong."), Length(max=1000)])

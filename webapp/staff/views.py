@@ -1,4 +1,5 @@
-"""The staff console: dashboard, attention queue, physician look-up, support requests.
+"""The staff console: dashboard, attention queue, physician look-up, support requests,
+and linking by hand a sign-in that matched no learner.
 
 Every page and action requires the staff flag from sign-in; every look-up of a
 physician and every action is written to the audit log.
@@ -21,8 +22,10 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from sqlalchemy import select
 
 from webapp import audit
+from webapp.auth import services as auth_services
 from webapp.auth.access import staff_required
 from webapp.consent import services as consent_services
 from webapp.extensions import db, db_session
@@ -32,6 +35,8 @@ from webapp.models import (
     BatchState,
     ConsentSource,
     Delivery,
+    Identity,
+    IdentityLink,
     Learner,
     RequestState,
     SupportRequest,
@@ -39,7 +44,13 @@ from webapp.models import (
 from webapp.pars import excel, outbox
 from webapp.pars import policy as pars_policy
 from webapp.staff import services
-from webapp.staff.forms import ConfirmBatchForm, ResolveForm, StaffConsentForm
+from webapp.staff.forms import (
+    ConfirmBatchForm,
+    LinkIdentityForm,
+    ResolveForm,
+    StaffConsentForm,
+    UnlinkIdentityForm,
+)
 from webapp.support import services as support_services
 from webapp.support.forms import AnswerForm
 from webapp.transcript import documents
@@ -365,3 +376,77 @@ def faq_helper():
     base = current_app.config["PORTAL_URL"].rstrip("/")
     return render_template("staff/faq.html", query=query, results=results,
                            link=lambda slug: base + url_for("faq.question", slug=slug))
+
+
+# -- Sign-ins that matched no learner: link by hand, unlink ------------------------------
+
+
+@bp.get("/sign-ins")
+@staff_required
+def sign_ins():
+    """Find a refused sign-in by the support reference the physician was shown."""
+    reference = request.args.get("ref", "").strip()
+    if reference:
+        identity = auth_services.find_refused_identity(reference)
+        audit.record("staff.sign_in_search", actor=current_user.actor, found=identity is not None)
+        db.session.commit()
+        if identity is not None:
+            return redirect(url_for(".sign_in_identity", identity_id=identity.id))
+        flash("No sign-in that can be linked has that reference. References of sign-ins "
+              "refused for another reason (a cancelled or expired sign-in) have nothing to "
+              "link: ask the physician to sign in again.", "error")
+    return render_template("staff/sign_ins.html", reference=reference)
+
+
+def _identity_or_404(identity_id: int) -> Identity:
+    identity = db.session.get(Identity, identity_id)
+    if identity is None:
+        abort(404)
+    return identity
+
+
+@bp.get("/sign-ins/<int:identity_id>")
+@staff_required
+def sign_in_identity(identity_id: int):
+    identity = _identity_or_404(identity_id)
+    q = request.args.get("q", "")
+    candidates = services.find_physicians(db_session(), q, _page())
+    audit.record("staff.identity_viewed", actor=current_user.actor, subject_type="identity",
+                 subject_id=identity.id)
+    db.session.commit()
+    history = db.session.scalars(select(IdentityLink).where(
+        IdentityLink.identity_id == identity.id).order_by(IdentityLink.id)).all()
+    return render_template("staff/sign_in.html", identity=identity, q=q, page=candidates,
+                           history=history, link_form=LinkIdentityForm(),
+                           unlink_form=UnlinkIdentityForm(),
+                           own=identity.id == current_user.identity.id)
+
+
+@bp.post("/sign-ins/<int:identity_id>/<action>")
+@staff_required
+def sign_in_link(identity_id: int, action: str):
+    if action not in ("link", "unlink"):
+        abort(404)
+    identity = _identity_or_404(identity_id)
+    form = LinkIdentityForm() if action == "link" else UnlinkIdentityForm()
+    try:
+        if identity.id == current_user.identity.id:
+            raise auth_services.LinkRefused("another staff member must change your own sign-in")
+        if not form.validate():
+            raise auth_services.LinkRefused(
+                " ".join(e for errors in form.errors.values() for e in errors))
+        if isinstance(form, LinkIdentityForm):
+            learner = _learner_or_404(form.learner_id.data or 0)
+            auth_services.link_by_hand(identity, learner, actor=current_user.identity,
+                                       note=form.note.data or "")
+            message = f"Linked to {learner.full_name}: they reach their transcript when they sign in."
+        else:
+            auth_services.unlink(identity, actor=current_user.identity, note=form.note.data or "")
+            message = "Unlinked: this sign-in reaches no transcript now."
+    except auth_services.LinkRefused as refused:
+        db.session.rollback()
+        flash(f"Not done: {refused}", "error")
+    else:
+        db.session.commit()
+        flash(message, "success")
+    return redirect(url_for(".sign_in_identity", identity_id=identity_id))
