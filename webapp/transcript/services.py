@@ -255,8 +255,9 @@ def pars_status(
                       "accepted it. CME Passport shows it once PARS has matched it to you.",
                       on=_date(current.settled_at or current.sent_at))
     if shown == Status.ACCEPTED:
-        return status(Status.ACCEPTED, "PARS accepted it: it is in CME Passport and visible to "
-                      "licensing boards that collaborate with ACCME.",
+        return status(Status.ACCEPTED, "PARS accepted it. It shows in CME Passport, and to "
+                      "licensing boards that collaborate with ACCME, once PARS matches it to you "
+                      "by your name, birth month and day, and NPI or license.",
                       on=_date(current.settled_at or current.sent_at))
     if shown == Status.REJECTED:
         why = rejection(current.error_code)
@@ -380,8 +381,8 @@ def _blocked(result: Assessment, rules: Rules, completion: Completion,
     if Blocker.MISSING_BOARD_ID in result.missing:
         missing = missing.replace("board ID", "board ID for " + ", ".join(result.boards_missing_id))
     return DestinationStatus(d, Status.MISSING_IDENTIFIER, (
-        f"PARS needs your {missing} to match this credit to you. It is sent as soon as you "
-        "add it."), action=f"Add your {missing}", fix_on_profile=True, deadline=deadline)
+        f"PARS needs your {missing} to match this credit to you. It goes with the next "
+        "submission after you add it."), action=f"Add your {missing}", fix_on_profile=True, deadline=deadline)
 
 
 def uploaded(delivery: Delivery) -> bool:
@@ -406,14 +407,14 @@ def board_status(completion: Completion, learner: Learner, rules: Rules, board: 
                                                                   Status.VERIFYING):
         return DestinationStatus(name, Status.MISSING_IDENTIFIER, (
             f"The rest of this credit went to PARS; the {board} credit waits for your {board} "
-            "ID and is sent as soon as you add it."), action=f"Add your {board} ID",
+            "ID and goes with the next submission after you add it."), action=f"Add your {board} ID",
             fix_on_profile=True, deadline=deadline)
     if pars.status == Status.QUEUED:
         result = assess(completion, learner, rules)
         if board in result.boards_missing_id:
             return DestinationStatus(name, Status.MISSING_IDENTIFIER, (
                 f"PARS needs your {board} ID to match this credit to you. The rest of the "
-                "credit goes without it; this part is sent as soon as you add it."),
+                "credit goes without it; this part follows once you add it."),
                 action=f"Add your {board} ID", fix_on_profile=True, deadline=deadline)
     if pars.status in (Status.ACCEPTED, Status.SENT) and current is not None \
             and (pars.status == Status.SENT or uploaded(current)):
@@ -435,7 +436,8 @@ def board_status(completion: Completion, learner: Learner, rules: Rules, board: 
                                                         decision.message else "."),
                 on=_date(decision.updated_at),
                 action="Check your board ID and name on your profile; once corrected, the "
-                       "credit is sent again.", fix_on_profile=True)
+                       "record is removed from PARS and reported again (while PARS still accepts "
+                       "credit for that year).", fix_on_profile=True)
         return DestinationStatus(name, Status.BOARD_PENDING, (
             f"PARS passed the credit to {board}. Boards usually decide within a day or two."),
             on=pars.on)

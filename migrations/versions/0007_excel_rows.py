@@ -5,16 +5,16 @@ record, ``batches.row_count`` the data rows of that file: staff name the rows
 PARS refused by their number in the file. Both stay empty for web-service
 records and for files written before this revision.
 
-Revision ID: 0006_excel_rows
-Revises: 0005_identity_links
+Revision ID: 0007_excel_rows
+Revises: 0006_primary_notices
 Create Date: 2026-11-29
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_excel_rows"
-down_revision = "0005_identity_links"
+revision = "0007_excel_rows"
+down_revision = "0006_primary_notices"
 branch_labels = None
 depends_on = None
 
