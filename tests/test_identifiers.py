@@ -1,6 +1,12 @@
 import pytest
 
-from webapp.identifiers import month_day_is_valid, npi_is_valid, npi_with_check_digit
+from webapp.identifiers import (
+    STATE_NAMES,
+    US_STATES,
+    month_day_is_valid,
+    npi_is_valid,
+    npi_with_check_digit,
+)
 
 
 @pytest.mark.parametrize("npi", ["1234567893", "1245319599", npi_with_check_digit("198765432")])
@@ -19,3 +25,9 @@ def test_invalid_npis(npi):
 ])
 def test_month_day(value, ok):
     assert month_day_is_valid(value) is ok
+
+
+def test_every_accepted_state_code_has_its_full_name():
+    assert set(STATE_NAMES) == US_STATES
+    assert STATE_NAMES["ME"] == "Maine" and STATE_NAMES["DC"] == "District of Columbia"
+    assert len(set(STATE_NAMES.values())) == len(STATE_NAMES)

@@ -43,11 +43,12 @@ def test_upgrade_on_empty_database_matches_models(tmp_path):
         drop_database(url)
 
 
-#: The head before the learners' unused change times were dropped.
+#: The head before the learners' unused change times were dropped, and after.
 BEFORE_LEARNER_COLUMNS_DROPPED = "0003_support"
 LEARNER_COLUMNS_DROPPED = "0004_learners"
-#: The head before licenses got a primary flag and sharing notices their table.
+#: The head before licenses got a primary flag and sharing notices their table, and after.
 BEFORE_PRIMARY_LICENSE = "0005_identity_links"
+PRIMARY_LICENSE = "0006_primary_notices"
 
 
 def _rows(conn) -> dict[str, list[tuple]]:
@@ -97,9 +98,11 @@ def _fill(conn) -> None:
     conn.execute(insert(t["support_requests"]).values(
         id=1, reference="CME-ABC123", learner_id=1, completion_id=1, kind="wrong",
         message="Not on my board record", state="open", created_at=now))
+    conn.execute(insert(t["batches"]).values(id=1, kind="excel", state="confirmed",
+                                             record_count=1, file_name="b.xlsx", created_at=now))
     conn.execute(insert(t["deliveries"]).values(
-        id=1, completion_id=1, action="add", credit_id="0001234-1-1", state="accepted",
-        due_date=dt.date(2026, 12, 1), has_board_credit=True, attempts=1,
+        id=1, completion_id=1, action="add", credit_id="0001234-1-1", state="sent",
+        due_date=dt.date(2026, 12, 1), has_board_credit=True, attempts=1, batch_id=1,
         created_at=now, updated_at=now))
     conn.execute(insert(t["delivery_events"]).values(id=1, delivery_id=1, at=now, kind="accepted",
                                                      detail="Sent to PARS and accepted."))
@@ -186,7 +189,7 @@ def test_primary_license_and_notices_upgrade_keeps_every_row_and_marks_the_oldes
                 before = _rows(conn)
                 assert "is_primary" not in _license_columns(conn)
 
-            upgrade()
+            upgrade(revision=PRIMARY_LICENSE)
             with db.engine.connect() as conn:
                 position = _license_columns(conn).index("is_primary")
                 after = _rows(conn)
@@ -211,6 +214,42 @@ def test_primary_license_and_notices_upgrade_keeps_every_row_and_marks_the_oldes
             with db.engine.connect() as conn:
                 assert "is_primary" not in _license_columns(conn)
                 assert "consent_notices" not in inspect(conn).get_table_names()
+                assert _rows(conn) == before
+            db.engine.dispose()
+    finally:
+        drop_database(url)
+
+
+#: The head before Excel batches kept their file rows.
+BEFORE_EXCEL_ROWS = PRIMARY_LICENSE
+
+
+def test_excel_row_columns_are_added_empty_and_removed_with_every_row_kept(tmp_path):
+    url = create_database(tmp_path)
+    try:
+        app = make_app(url)
+        with app.app_context():
+            upgrade(revision=BEFORE_LEARNER_COLUMNS_DROPPED)
+            with db.engine.begin() as conn:
+                _fill(conn)
+            upgrade(revision=BEFORE_EXCEL_ROWS)
+            with db.engine.connect() as conn:
+                before = _rows(conn)
+
+            upgrade(revision="0007_excel_rows")
+            with db.engine.connect() as conn:
+                after = _rows(conn)
+                columns = {name: [c["name"] for c in inspect(conn).get_columns(name)]
+                           for name in ("deliveries", "batches")}
+            assert columns["deliveries"][-1] == "batch_row"
+            assert columns["batches"][-1] == "row_count"
+            expected = dict(before)
+            for name in ("deliveries", "batches"):
+                expected[name] = [row + (None,) for row in before[name]]
+            assert after == expected
+
+            downgrade(revision=BEFORE_EXCEL_ROWS)
+            with db.engine.connect() as conn:
                 assert _rows(conn) == before
             db.engine.dispose()
     finally:

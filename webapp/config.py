@@ -216,6 +216,17 @@ def load(environ: dict[str, str] | None = None) -> dict[str, Any]:
         #: Where Excel batches made from the staff console are kept (shared storage when
         #: several instances serve the console).
         "BATCH_DIR": get("BATCH_DIR", str(INSTANCE / "batches")),
+        # ACCME's Excel learner file (docs/pars-excel.md): the template a provider downloaded
+        # from ACCME to fill (empty: the project's own workbook), the most data rows one file
+        # holds (ACCME publishes no limit), and the spellings ACCME has not published.
+        "PARS_EXCEL_TEMPLATE": get("PARS_EXCEL_TEMPLATE", ""),
+        "PARS_EXCEL_MAX_ROWS": _int("PARS_EXCEL_MAX_ROWS", get("PARS_EXCEL_MAX_ROWS", "5000")),
+        "PARS_EXCEL_DELETE_ACTION": get("PARS_EXCEL_DELETE_ACTION", "Delete"),
+        "PARS_EXCEL_EXTRA_TYPE_HEADER": get("PARS_EXCEL_EXTRA_TYPE_HEADER",
+                                            "Additional Credit Type"),
+        "PARS_EXCEL_EXTRA_AMOUNT_HEADER": get("PARS_EXCEL_EXTRA_AMOUNT_HEADER",
+                                              "Credits Awarded for Additional Credit Type"),
+        "PARS_EXCEL_BOARD_SPELLING": get("PARS_EXCEL_BOARD_SPELLING", ""),
         "LOG_FORMAT": get("LOG_FORMAT", ""),
         "LOG_LEVEL": get("LOG_LEVEL", "INFO"),
         "FAQ_DIR": get("FAQ_DIR", str(ROOT / "content" / "faq")),
@@ -226,6 +237,8 @@ def load(environ: dict[str, str] | None = None) -> dict[str, Any]:
         #: Production only: accept limits counted by each worker process on its own.
         "RATELIMIT_PER_WORKER": _bool(get("RATELIMIT_PER_WORKER"), False),
     }
+    if cfg["PARS_EXCEL_MAX_ROWS"] < 1:
+        raise ConfigError("PARS_EXCEL_MAX_ROWS must be at least 1")
     if len(cfg["PARS_PROVIDER_ID"]) != 7 or not cfg["PARS_PROVIDER_ID"].isdigit():
         raise ConfigError("PARS_PROVIDER_ID must be the 7-digit ACCME provider ID")
     if production:

@@ -61,7 +61,15 @@ def test_staff_journey(page, shot, browser, site):
     assert info.value.suggested_filename.endswith(".xlsx")
     shot(page, "batches")
     assert_accessible(page)
-    page.get_by_role("button", name="Cancel batch").first.click()
+    # PARS's answer: a row number that is not a data row is refused, with nothing recorded.
+    page.get_by_role("link", name="Record PARS's answer").first.click()
+    page.get_by_label("Rows PARS refused").fill("2: Header row")
+    page.get_by_role("button", name="Record the answer").click()
+    expect(page.get_by_text(re.compile(r"Nothing was recorded: row 2 is not a data row"))).to_be_visible()
+    expect(page.get_by_label("Rows PARS refused")).to_have_value("2: Header row")
+    shot(page, "batch-answer")
+    assert_accessible(page)
+    page.get_by_role("button", name="Cancel batch").click()
     expect(page.get_by_text(re.compile(r"cancelled: \d+ record\(s\) are queued again"))).to_be_visible()
 
     page.get_by_role("link", name="FAQ links").click()

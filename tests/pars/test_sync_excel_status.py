@@ -20,7 +20,7 @@ from webapp.models import (
     EngineRun,
     Learner,
 )
-from webapp.pars import excel, outbox
+from webapp.pars import outbox
 from webapp.pars.engine import EXIT_OK, sync
 from webapp.pars.policy import Policy
 
@@ -94,53 +94,29 @@ def _export(env, tmp_path, name="batch.xlsx"):
                                                   str(tmp_path / name)])
 
 
-def test_export_writes_the_accme_file_one_row_per_credit_line(env, tmp_path):
+def test_export_claims_due_records_only_and_the_web_service_leaves_them(env, tmp_path):
+    # The file's layout is tested in test_excel.py.
     make = env.make()
-    learner = make.learner(first_name="Ana", last_name="Diaz", birth_month_day="04-17")
-    make.board(learner, "ABIM", "123456")
     activity = make.activity()
-    make.completion(learner, activity, date=dt.date.today() - dt.timedelta(days=2),
-                    credits="1.50",
-                    board_lines=[("ABIM", "Medical Knowledge", "1.00"),
-                                 ("ABIM", "Patient Safety", "0.50")])
-    no_npi = make.learner(npi=None, last_name="Licensed")
-    make.completion(no_npi, activity, date=dt.date.today() - dt.timedelta(days=1))
+    make.completion(make.learner(), activity, date=dt.date.today() - dt.timedelta(days=2))
+    make.completion(make.learner(npi=None), activity, date=dt.date.today() - dt.timedelta(days=1))
     make.completion(make.learner(consent_granted=False), activity)  # never exported
     db.session.commit()
-    npi = learner.npi
-    license_ = (no_npi.licenses[0].state, no_npi.licenses[0].number)
 
     result = _export(env, tmp_path)
 
     assert result.exit_code == 0, result.output
-    assert "batch 1: 2 records written" in result.output
+    assert "batch 1: 2 records in rows 3 to 4 written" in result.output
     workbook = load_workbook(tmp_path / "batch.xlsx", read_only=True)
     try:
-        rows = [list(r) + [None] * (14 - len(r))
-                for r in workbook.active.iter_rows(values_only=True)]
+        assert len(list(workbook["Sheet1"].iter_rows(values_only=True))) == 2 + 2
     finally:
         workbook.close()
-    assert rows[0][0].startswith("ACCME learner batch upload")
-    assert len(rows[1]) == 14
-    assert tuple(rows[1]) == excel.HEADER
-    data = rows[2:]
-    assert len(data) == 3
-    today = dt.date.today()
-    board_rows = [r for r in data if r[4] == "Diaz"]
-    assert [r[12] for r in board_rows] == ["Medical Knowledge", "Patient Safety"]
-    first = board_rows[0]
-    assert first[:9] == ["Add", activity.accme_activity_id,
-                         (today - dt.timedelta(days=2)).strftime("%m/%d/%Y"), "Ana", "Diaz",
-                         "04/17", None, npi, 1.5]
-    assert first[9:] == ["ABIM", "123456", 1.5, "Medical Knowledge", 1.0]
-    [licensed] = [r for r in data if r[4] == "Licensed"]
-    assert (licensed[6], licensed[7]) == license_
-    assert licensed[9:] == [None, None, None, None, None]
     states = {d.state for d in env.deliveries()}
     assert states == {S.EXPORTED, S.WAITING}
     batch = db.session.scalar(select(Batch))
-    assert (batch.kind, batch.state, batch.record_count, batch.file_name) == (
-        BatchKind.EXCEL, BatchState.OPEN, 2, "batch.xlsx")
+    assert (batch.kind, batch.state, batch.record_count, batch.row_count, batch.file_name) == (
+        BatchKind.EXCEL, BatchState.OPEN, 2, 2, "batch.xlsx")
     # Exported records are not claimed by the web-service engine.
     assert env.transmit().exit_code == EXIT_OK and env.fake.posts == []
 
@@ -152,8 +128,8 @@ def test_confirm_and_cancel_batches(env, tmp_path):
 
     result = runner.invoke(args=["pars", "confirm-batch", "1"])
     assert result.exit_code == 0, result.output
-    assert "3 records marked sent" in result.output
-    assert {d.state for d in env.deliveries()} == {S.SENT}
+    assert "3 records accepted by PARS" in result.output
+    assert {d.state for d in env.deliveries()} == {S.ACCEPTED}
     assert db.session.get(Batch, 1).state == BatchState.CONFIRMED
     again = runner.invoke(args=["pars", "confirm-batch", "1"])
     assert again.exit_code == 1 and "confirmed already" in again.output
@@ -164,7 +140,7 @@ def test_confirm_and_cancel_batches(env, tmp_path):
     result = runner.invoke(args=["pars", "cancel-batch", "2"])
     assert result.exit_code == 0 and "2 records queued again" in result.output
     states = sorted(d.state.value for d in env.deliveries())
-    assert states == ["queued", "queued", "sent", "sent", "sent"]
+    assert states == ["accepted", "accepted", "accepted", "queued", "queued"]
     assert db.session.get(Batch, 2).state == BatchState.CANCELLED
     actions = set(db.session.scalars(select(AuditEvent.action)))
     assert {"pars.exported", "pars.batch_confirmed", "pars.batch_cancelled"} <= actions

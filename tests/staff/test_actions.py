@@ -124,11 +124,12 @@ def test_batches_from_the_console(own_site):
     client.post("/staff/batches")
     second = db.session.scalars(select(Batch).order_by(Batch.id.desc())).first()
     db.session.remove()
-    confirmed = client.post(f"/staff/batches/{second.id}/confirm", follow_redirects=True)
-    assert "2 record(s) recorded as sent to PARS" in confirmed.get_data(as_text=True)
-    assert {d.state for d in db.session.scalars(select(Delivery))} == {S.SENT}
+    confirmed = client.post(f"/staff/batches/{second.id}/confirm", data={"refused": ""},
+                            follow_redirects=True)
+    assert "2 record(s) recorded as accepted by PARS." in confirmed.get_data(as_text=True)
+    assert {d.state for d in db.session.scalars(select(Delivery))} == {S.ACCEPTED}
     again = client.post(f"/staff/batches/{second.id}/confirm", follow_redirects=True)
-    assert "Not done: batch" in again.get_data(as_text=True)
+    assert f"Not done: batch {second.id} is confirmed already" in again.get_data(as_text=True)
     db.session.remove()
     nothing = client.post("/staff/batches", follow_redirects=True).get_data(as_text=True)
     assert "Nothing is due" in nothing
@@ -157,3 +158,78 @@ def test_rejected_records_are_not_offered_a_hold_they_cannot_take(client, login_
     html = client.get("/staff/attention").get_data(as_text=True)
     assert f"/staff/deliveries/{record.id}/retry" in html
     assert f"/staff/deliveries/{record.id}/hold" not in html
+
+
+def _four_exported(app):
+    """Four physicians' credit in one Excel batch (rows 3 to 6), made from the console."""
+    make = factories.Factory(db.session)
+    activity = make.activity()
+    for i in range(4):
+        make.completion(make.learner(last_name=f"Row{i}"), activity,
+                        date=dt.date.today() - dt.timedelta(days=9 - i))
+    client = app.test_client()
+    identity = factories.sign_in(db.session, client, None, staff=True)
+    db.session.commit()
+    identity_id = identity.id
+    db.session.remove()
+    client.post("/staff/batches")
+    batch = db.session.scalars(select(Batch)).one()
+    rows = {d.completion.learner.last_name: d.batch_row
+            for d in db.session.scalars(select(Delivery))}
+    db.session.remove()
+    return client, batch.id, rows, identity_id
+
+
+def test_pars_answer_from_the_console_rejects_the_refused_rows(own_site):
+    client, batch_id, rows, identity_id = _four_exported(own_site)
+    assert sorted(rows.values()) == [3, 4, 5, 6]
+    page = client.get(f"/staff/batches/{batch_id}").get_data(as_text=True)
+    assert "Record PARS's answer" in page and "rows 3 to 6" in page
+
+    answer = f"{rows['Row1']}: Learner not matched\n{rows['Row3']}\tBoard ID not valid\n"
+    done = client.post(f"/staff/batches/{batch_id}/confirm", data={"refused": answer},
+                       follow_redirects=True)
+    html = done.get_data(as_text=True)
+    assert "2 record(s) recorded as accepted by PARS; 2 record(s) rejected" in html
+    states = {d.completion.learner.last_name: (d.state, d.error_code, d.error_message)
+              for d in db.session.scalars(select(Delivery))}
+    assert states["Row1"] == (S.REJECTED, "EXCEL_ROW_REJECTED",
+                              f"Row {rows['Row1']}: Learner not matched")
+    assert states["Row3"][0] == S.REJECTED and states["Row0"][0] == states["Row2"][0] == S.ACCEPTED
+    # The batch page lists the refused rows with PARS's message; the attention list has them.
+    assert "Learner not matched" in html and "Row1" in html
+    attention = client.get("/staff/attention").get_data(as_text=True)
+    assert "EXCEL_ROW_REJECTED" in attention and "Board ID not valid" in attention
+    batches = client.get("/staff/batches").get_data(as_text=True)
+    assert "2 refused by PARS" in batches
+    event = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "pars.batch_confirmed")).one()
+    assert event.actor == f"identity:{identity_id}"
+    assert event.details["refused_rows"] == sorted([rows["Row1"], rows["Row3"]])
+
+
+@pytest.mark.parametrize("answer,message", [
+    ("2: Header row", "row 2 is not a data row of batch"),
+    ("7: One too far", "row 7 is not a data row of batch"),
+    ("Learner not matched", "line 1: write the row number"),
+    ("4: a\n4: b", "row 4 is given twice"),
+])
+def test_a_wrong_answer_is_refused_and_nothing_changes(own_site, answer, message):
+    client, batch_id, _rows, _ = _four_exported(own_site)
+    response = client.post(f"/staff/batches/{batch_id}/confirm", data={"refused": answer})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Nothing was recorded: " + message in html
+    assert 'aria-invalid="true"' in html and answer.split("\n")[0] in html  # kept for fixing
+    assert {d.state for d in db.session.scalars(select(Delivery))} == {S.EXPORTED}
+    assert db.session.get(Batch, batch_id).state.value == "open"
+    assert db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "pars.batch_confirmed")).all() == []
+
+
+def test_recording_an_answer_needs_the_csrf_token(own_site):
+    client, batch_id, _rows, _ = _four_exported(own_site)
+    response = client.post(f"/staff/batches/{batch_id}/confirm", data={"refused": ""},
+                           csrf=False)
+    assert response.status_code == 400
+    assert {d.state for d in db.session.scalars(select(Delivery))} == {S.EXPORTED}

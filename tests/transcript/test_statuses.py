@@ -8,7 +8,15 @@ import pytest
 
 from webapp.dates import MonthDay
 from webapp.db import utcnow
-from webapp.models import Action, BoardStatus, Delivery, DeliveryState
+from webapp.models import (
+    Action,
+    Batch,
+    BatchKind,
+    BatchState,
+    BoardStatus,
+    Delivery,
+    DeliveryState,
+)
 from webapp.pars.eligibility import Rules
 from webapp.transcript.services import credit_row
 from webapp.transcript.statuses import Status
@@ -221,3 +229,51 @@ def test_failed_with_a_known_code_says_what_happened(make, db_session):
     delivery(db_session, completion, DeliveryState.FAILED, error_code="NOT_FOUND_IN_PARS")
     status = row(completion, learner).pars
     assert status.status == Status.FAILED and "no longer holds" in status.text
+
+
+def _uploaded(session, completion, state, **kw) -> Delivery:
+    batch = Batch(kind=BatchKind.EXCEL, state=BatchState.CONFIRMED, record_count=1, row_count=1)
+    session.add(batch)
+    session.flush()
+    return delivery(session, completion, state, batch_id=batch.id, sent_at=utcnow(),
+                    settled_at=utcnow(), **kw)
+
+
+def test_credit_uploaded_in_a_file_says_what_is_and_is_not_known(make, db_session):
+    learner = make.learner()
+    make.board(learner, "ABIM", "123456")
+    completion = make.completion(learner, board_lines=[("ABIM", "Medical Knowledge", "1")])
+    _uploaded(db_session, completion, DeliveryState.ACCEPTED)
+    result = row(completion, learner)
+    assert result.pars.status == Status.ACCEPTED and result.pars.on == utcnow().date()
+    assert "uploaded it to PARS in a file" in result.pars.text
+    assert "it is in CME Passport" not in result.pars.text
+    assert "once PARS has matched it to you" in result.pars.text
+    [board] = result.boards
+    assert board.status == Status.BOARD_NOT_SEEN
+    assert "does not see ABIM's decision" in board.text and "CME Passport" in board.text
+    assert board.info.faq == "board-decision-not-shown"
+
+
+def test_credit_sent_before_answers_were_recorded_claims_nothing(make, db_session):
+    learner = make.learner()
+    make.board(learner, "ABS", None)
+    completion = make.completion(learner, board_lines=[("ABS", "Accredited CME", "1")])
+    _uploaded(db_session, completion, DeliveryState.SENT)
+    result = row(completion, learner)
+    assert result.pars.status == Status.SENT
+    assert "not recorded here" in result.pars.text
+    assert "appears in CME Passport" not in result.pars.text
+    assert [b.status for b in result.boards] == [Status.BOARD_NOT_SEEN]
+    assert "accepted" not in result.boards[0].text.lower()
+
+
+def test_a_row_pars_refused_in_an_uploaded_file(make, db_session):
+    learner = make.learner()
+    completion = make.completion(learner)
+    _uploaded(db_session, completion, DeliveryState.REJECTED, error_code="EXCEL_ROW_REJECTED",
+              error_message="Row 5: Learner not matched")
+    status = row(completion, learner).pars
+    assert status.status == Status.REJECTED
+    assert "when CME staff uploaded it in a file" in status.text
+    assert "CME staff" in status.action and not status.fix_on_profile

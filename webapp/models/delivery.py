@@ -12,7 +12,8 @@ The life of an ``add``::
                   |          v
                   +------ unknown (settled by status look-up: 404 -> queued,
                   |                found -> accepted)
-                  +------ exported (Excel) -> sent
+                  +------ exported (Excel) -> accepted | rejected (staff record PARS's
+                                                   answer to the uploaded file)
 
 A completion has at most one *live* add (any state but cancelled or removed);
 ``sequence`` numbers its adds and is unique per completion and action, so two
@@ -59,7 +60,9 @@ class DeliveryState(enum.StrEnum):
     UNKNOWN = "unknown"
     #: Written to an Excel batch that staff have not yet confirmed uploading.
     EXPORTED = "exported"
-    #: Uploaded by staff in a confirmed Excel batch (PARS gives no per-record answer).
+    #: Uploaded by staff in an Excel batch confirmed before the portal recorded PARS's
+    #: answer to each row. No transition leads here any more: a batch confirmed now makes
+    #: its records ``accepted`` or ``rejected``. Kept for the records that got here.
     SENT = "sent"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
@@ -269,6 +272,10 @@ class Delivery(Base):
     #: When PARS's answer became definite (accepted, rejected, removed).
     settled_at: Mapped[dt.datetime | None]
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
+    #: Excel route: the first row of the batch's file that holds this record (data rows
+    #: start at 3; a record with credit for several boards has one row per board, in a
+    #: run). None for web-service records and for files written before rows were kept.
+    batch_row: Mapped[int | None]
     #: Exactly what was sent, to detect a later change that needs a correction.
     sent_payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error_code: Mapped[str | None] = mapped_column(String(64))
@@ -329,6 +336,9 @@ class Batch(Base):
     kind: Mapped[BatchKind] = mapped_column(_enum(BatchKind, 8))
     state: Mapped[BatchState] = mapped_column(_enum(BatchState), default=BatchState.OPEN)
     record_count: Mapped[int] = mapped_column(default=0)
+    #: Excel: the data rows in the file (rows 3 to 2 + row_count); None for web-service
+    #: batches and for files written before rows were kept.
+    row_count: Mapped[int | None]
     file_name: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[timestamp]
     #: ``cli`` or ``identity:<id>``.

@@ -18,10 +18,19 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from webapp.models import SETTLED, Action, Completion, Delivery, DeliveryState, Learner
+from webapp.models import (
+    SETTLED,
+    Action,
+    Batch,
+    BatchKind,
+    Completion,
+    Delivery,
+    DeliveryState,
+    Learner,
+)
 from webapp.pars import facts, record, words
 from webapp.pars import lifecycle as life
 from webapp.pars.board_rules import violations
@@ -55,30 +64,45 @@ class ClaimResult:
     set_aside: Counter[DeliveryState] = field(default_factory=Counter)
 
 
-def ready() -> tuple[ColumnElement[bool], ...]:
-    """Queued and not waiting for the removal of the record it replaces."""
+def excel_only() -> ColumnElement[bool]:
+    """A delete of a record that was uploaded in an Excel file. Such a row carries no
+    CreditID, so PARS cannot find the record by one: only another Excel row removes it."""
+    add = aliased(Delivery)
+    return and_(Delivery.action == Action.DELETE,
+                exists().where(add.id == Delivery.withdraws_id, Batch.id == add.batch_id,
+                               Batch.kind == BatchKind.EXCEL))
+
+
+def ready(*, web: bool = True) -> tuple[ColumnElement[bool], ...]:
+    """Queued and not waiting for the removal of the record it replaces; for the web
+    service (``web``), not a delete that only an Excel file can carry."""
     removal = aliased(Delivery)
-    return (
+    conditions = (
         Delivery.state == S.QUEUED,
         or_(Delivery.depends_on_id.is_(None),
             exists().where(removal.id == Delivery.depends_on_id,
                            removal.state.in_(SETTLED))),
     )
+    return (*conditions, ~excel_only()) if web else conditions
 
 
-def due_now(now: dt.datetime) -> tuple[ColumnElement[bool], ...]:
+def due_now(now: dt.datetime, *, web: bool = True) -> tuple[ColumnElement[bool], ...]:
     """Ready, and not backing off."""
-    return (*ready(), or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now))
+    return (*ready(web=web),
+            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now))
 
 
 def claim(session: Session, rules: Rules, *, limit: int, token: str, run_id: int | None,
           now: dt.datetime, transition: life.Transition = life.CLAIM,
           batch_id: int | None = None) -> ClaimResult:
     """Claim up to ``limit`` due records, earliest deadline first, by ``transition``
-    (``CLAIM`` to send, ``EXPORT`` for an Excel batch). The caller commits."""
+    (``CLAIM`` to send, ``EXPORT`` for an Excel batch). The caller commits.
+
+    An export writes the timeline entries itself, once it knows which file and row
+    holds each record."""
     postgres = is_postgres(session)
     query = (
-        select(Delivery.id).where(*due_now(now))
+        select(Delivery.id).where(*due_now(now, web=transition is not life.EXPORT))
         # Earliest deadline first: board credit (30 days) comes before the year's close.
         # Exactly the order of ix_deliveries_state_due, so no claim sorts the queue.
         .order_by(Delivery.due_date, Delivery.id)
@@ -169,9 +193,8 @@ def claim(session: Session, rules: Rules, *, limit: int, token: str, run_id: int
                       "completion_revision": revision})
         result.items.append(Claimed(delivery.id, delivery.credit_id, Action(delivery.action),
                                     payload, delivery.withdraws_id, attempts))
-    detail = (f"Written to Excel batch {batch_id} for upload to PARS by CME staff."
-              if transition is life.EXPORT else None)
-    life.move_each(session, transition, taken, detail, run_id=run_id, at=now,
+    # An export writes the timeline entries itself, once it knows each record's file and row.
+    life.move_each(session, transition, taken, None, run_id=run_id, at=now,
                    claim_token=token, claim_run_id=run_id, claimed_at=now, batch_id=batch_id,
                    attempts=Delivery.attempts + 1)
     return result

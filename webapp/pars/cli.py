@@ -120,35 +120,66 @@ def status_command() -> None:
 
 @pars_group.command("export")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The .xlsx file to write (must not exist yet).")
+              help="The .xlsx file to write (must not exist yet); further files, when there "
+                   "are more rows than PARS_EXCEL_MAX_ROWS, get -2, -3, ... before .xlsx.")
 @with_appcontext
 def export_command(out: Path) -> None:
-    """Write due records as ACCME's Excel learner batch file for upload by hand."""
+    """Write due records as ACCME's Excel learner file(s) for upload by hand.
+
+    Each file is a batch of its own: after uploading it, record PARS's answer with
+    `flask pars confirm-batch ID [--rejected ROW=MESSAGE ...]`, or cancel it.
+    """
     try:
-        batch = excel.export(db.engine, current_app.config, out, actor="cli")
+        result = excel.export(db.engine, current_app.config, out, actor="cli")
     except excel.ExportRefused as exc:
         raise click.ClickException(str(exc)) from None
-    if batch is None:
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    if not result.batches:
         click.echo("pars export: nothing is due; no file written")
         return
-    click.echo(f"pars export: batch {batch.id}: {batch.record_count} records written to {out}. "
-               f"After uploading it to PARS, run `flask pars confirm-batch {batch.id}`; "
-               f"if it will not be uploaded, `flask pars cancel-batch {batch.id}`.")
+    for batch in result.batches:
+        rows = f" in rows 3 to {2 + batch.row_count}" if batch.row_count else ""
+        click.echo(f"pars export: batch {batch.id}: {batch.record_count} records{rows} written "
+                   f"to {out.with_name(batch.file_name or out.name)}")
+    first = result.batches[0].id
+    click.echo(f"After uploading a file to PARS, record PARS's answer: `flask pars confirm-batch "
+               f"{first}`, adding `--rejected ROW=MESSAGE` for each row PARS's upload report "
+               f"refused; if a file will not be uploaded, `flask pars cancel-batch {first}`.")
+
+
+def _refused_option(values: tuple[str, ...]) -> dict[int, str]:
+    return excel.parse_refused(values, what="--rejected value")
 
 
 @pars_group.command("confirm-batch")
 @click.argument("batch_id", type=int)
+@click.option("--rejected", "rejected", multiple=True, metavar="ROW=MESSAGE",
+              help="A row PARS's upload report refused: its number in the file as Excel shows "
+                   "it (3 is the first data row) and PARS's message, e.g. "
+                   "--rejected 5=\"Learner not matched\". Repeat for each refused row.")
 @with_appcontext
-def confirm_batch_command(batch_id: int) -> None:
-    """Record that staff uploaded Excel batch BATCH_ID to PARS."""
+def confirm_batch_command(batch_id: int, rejected: tuple[str, ...]) -> None:
+    """Record PARS's answer to Excel batch BATCH_ID, which staff uploaded.
+
+    Records with a refused row become rejected (they need attention), all others
+    accepted by PARS today. A row number that is not a data row of the file is
+    refused and nothing changes.
+    """
     try:
+        refused = _refused_option(rejected)
         result = excel.confirm_batch(db_session(), batch_id, actor="cli",
-                                     consent_default=current_app.config["CONSENT_DEFAULT"])
+                                     consent_default=current_app.config["CONSENT_DEFAULT"],
+                                     refused=refused)
     except excel.ExportRefused as exc:
         db.session.rollback()
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(f"{exc}; nothing was recorded") from None
     db.session.commit()
-    click.echo(f"pars confirm-batch: batch {batch_id}: {result.records} records marked sent")
+    line = f"pars confirm-batch: batch {batch_id}: {result.records} records accepted by PARS"
+    if result.rejected:
+        line += (f", {result.rejected} rejected (rows {', '.join(map(str, sorted(refused)))}); "
+                 "they are in the staff console's Needs attention list")
+    click.echo(line)
     if result.withdrawn_consent:
         click.echo(f"warning: {result.withdrawn_consent} of them belong to physicians who "
                    "withdrew permission after the file was written", err=True)

@@ -36,6 +36,9 @@ class EngineCode(enum.StrEnum):
     REPORTING_YEAR_CLOSED = "REPORTING_YEAR_CLOSED"
     #: PARS refused the record without a code of its own.
     REJECTED = "REJECTED"
+    #: PARS refused the record's row in an Excel file staff uploaded; its message, as
+    #: staff copied it from PARS's upload report, is the record's ``error_message``.
+    EXCEL_ROW_REJECTED = "EXCEL_ROW_REJECTED"
     #: Not sent: the physician's credit for one day is over the board's daily cap.
     BOARD_DAILY_CAP = "BOARD_DAILY_CAP"
     #: Not sent: learners of the activity have different points with a board that
@@ -99,6 +102,11 @@ REJECTIONS: dict[str, Rejection] = {
     ParsCode.MALFORMED: Rejection(
         "PARS could not read the record as it was sent.",
         "Nothing for you to do: CME staff correct it and send it again.", False),
+    EngineCode.EXCEL_ROW_REJECTED: Rejection(
+        "PARS did not accept this credit when CME staff uploaded it in a file.",
+        "Nothing for you to do now: CME staff read PARS's reason, correct what is needed and "
+        "send the credit again. If one of your details must change, they will tell you.",
+        False),
     EngineCode.NOT_FOUND_IN_PARS: Rejection(
         "PARS no longer holds a record it had accepted.",
         "Nothing for you to do: CME staff check it and send it again if needed.", False),

@@ -1,28 +1,35 @@
-"""The manual route: ACCME's Excel learner batch file, and the batch rules staff follow.
+"""The manual route: ACCME's Excel learner file, and the batch rules staff follow.
 
 ``export`` claims due records exactly as the web-service engine does (every
-rule re-checked in the claiming transaction) but marks them ``exported`` in an
-Excel batch, and streams them into the workbook (openpyxl write-only mode), so
-memory does not grow with the batch. The file is written under a temporary
-name and renamed only after the batch is committed: a failure leaves no batch
-and no file. Until staff confirm the upload (``confirm_batch``) the records are
-not "sent"; ``cancel_batch`` puts them back in the queue.
+rule re-checked in the claiming transaction) but marks them ``exported`` and
+writes them to Excel files (``webapp.pars.workbook``: the project's own
+streamed workbook, or a copy of ACCME's template). A file holds at most
+``PARS_EXCEL_MAX_ROWS`` data rows; each file is a batch of its own, confirmed
+or cancelled on its own, and a completion's rows are never split between two
+files. Each record remembers the row it starts on, so staff can name the rows
+PARS refused. Files are written under temporary names and renamed only after
+the batches are committed: a failure leaves no batch and no file.
+
+Until staff record PARS's answer to an uploaded file (``confirm_batch``) its
+records are not in PARS. PARS checks every uploaded row at once and lists the
+rows it refused: those records become ``rejected`` with PARS's message, the
+others ``accepted`` on that day. ``cancel_batch`` puts a file's records back
+in the queue.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import secrets
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from decimal import Decimal
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from sqlalchemy import Engine, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import Session, aliased
 
 from webapp import audit
 from webapp.db import utcnow
@@ -31,72 +38,58 @@ from webapp.models import (
     Batch,
     BatchKind,
     BatchState,
+    BoardCredit,
     Completion,
     Delivery,
     DeliveryState,
+    EventKind,
     Learner,
     RunKind,
     RunOutcome,
 )
 from webapp.pars import lifecycle as life
-from webapp.pars import runs
+from webapp.pars import runs, workbook
 from webapp.pars.claiming import claim
+from webapp.pars.codes import EngineCode
 from webapp.pars.eligibility import Rules
 from webapp.pars.outbox import plan
 from webapp.pars.policy import Policy
 from webapp.pars.store import engine_session, new_token
+from webapp.pars.workbook import FIRST_DATA_ROW, ExcelSettings, ExportRefused, Template
 
 S = DeliveryState
 CHUNK = 500
+#: The longest message kept for one refused row.
+MAX_MESSAGE = 500
 
-HEADER = (
-    "Record Action", "ACCME Activity ID", "Completion Date", "First Name", "Last Name",
-    "Date of Birth", "Licensing State", "Licensing ID or NPI", "Number of CME Credits",
-    "Certifying Board", "Certifying Board ID", "Total Board Credits", "Credit Type",
-    "Credits Awarded for Credit Type",
-)
-GUIDANCE = (
-    "ACCME learner batch upload. Row 2 holds the column headers; one row per credit line. "
-    "Dates: completion MM/DD/YYYY, birth MM/DD. Record Action: Add or Delete."
-)
+__all__ = [
+    "ConfirmResult", "ExportRefused", "ExportResult", "batch_file", "cancel_batch",
+    "confirm_batch", "discard_file", "export", "new_batch_path", "parse_refused",
+]
 
 
-class ExportRefused(Exception):
-    """Bad input for an Excel batch action; nothing was changed."""
+@dataclass(frozen=True)
+class ExportResult:
+    #: One batch per file written, in order; empty when nothing was due.
+    batches: list[Batch]
+    #: How a template was read (headers matched loosely, further credit-type pairs, what
+    #: openpyxl could not keep), for the person exporting.
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def records(self) -> int:
+        return sum(b.record_count for b in self.batches)
 
 
 @dataclass(frozen=True)
 class ConfirmResult:
+    #: Records PARS accepted (no refused row).
     records: int
-    #: Records whose physician withdrew permission after the file was written.
-    withdrawn_consent: int
-
-
-def rows(record: dict[str, Any]) -> Iterator[list[Any]]:
-    """The spreadsheet rows for one record: one per credit line."""
-    month, day = (record["birth_month_day"] or "-").partition("-")[::2]
-    completed = dt.date.fromisoformat(record["completion_date"])
-    uses_license = not record.get("npi")
-    base = [
-        "Delete" if record["action"] == Action.DELETE.value else "Add",
-        record["activity_id"],
-        completed.strftime("%m/%d/%Y"),
-        record["first_name"],
-        record["last_name"],
-        f"{month}/{day}" if record["birth_month_day"] else "",
-        (record.get("license_state") or "") if uses_license else "",
-        (record.get("license_number") or "") if uses_license else record["npi"],
-        float(Decimal(record["cme_credits"])),
-    ]
-    if not record["boards"]:
-        yield base + ["", "", None, "", None]
-        return
-    totals: dict[str, Decimal] = {}
-    for line in record["boards"]:
-        totals[line["board"]] = totals.get(line["board"], Decimal(0)) + Decimal(line["credits"])
-    for line in record["boards"]:
-        yield base + [line["board"], line.get("board_id") or "", float(totals[line["board"]]),
-                      line["credit_type"], float(Decimal(line["credits"]))]
+    #: Records with a row PARS refused, now rejected.
+    rejected: int = 0
+    #: Records whose physician withdrew permission after the file was written, among the
+    #: accepted ones (to be removed in PARS by hand).
+    withdrawn_consent: int = 0
 
 
 def _check_target(out: Path) -> None:
@@ -108,74 +101,204 @@ def _check_target(out: Path) -> None:
         raise ExportRefused(f"{out}: the file exists already; choose a new name")
 
 
+def file_path(out: Path, number: int) -> Path:
+    """The ``number``-th file of an export to ``out``: ``out`` itself, then ``<stem>-2.xlsx``..."""
+    return out if number == 1 else out.with_name(f"{out.stem}-{number}{out.suffix}")
+
+
 def export(engine: Engine, config: Mapping[str, Any], out: Path, *, actor: str,
-           today: dt.date | None = None) -> Batch | None:
-    """Write every due record to ``out``; the batch, or None when nothing is due."""
+           today: dt.date | None = None) -> ExportResult:
+    """Write every due record to ``out`` (and further files when there are more rows than
+    one file takes). Refused before anything is claimed when the settings or the template
+    do not allow a file PARS can read."""
     out = Path(out)
     _check_target(out)
+    settings = ExcelSettings.from_config(config)
+    template = workbook.read_template(settings.template, settings) if settings.template else None
     policy = Policy.from_config(config, today)
-    rules = policy.rules
     with engine_session(engine) as session:
         plan(session, policy, commit=True)
         run_id = runs.start(session, RunKind.EXPORT)
-        tmp = out.with_name(f".{out.name}.{os.getpid()}.part")
+        job = _Export(session, policy.rules, settings, template, out, run_id, actor)
         try:
-            batch = _write(session, rules, out, tmp, run_id, actor)
+            batches = job.run()
+        except ExportRefused as exc:
+            session.rollback()
+            job.discard()
+            runs.finish(session, run_id, RunOutcome.STOPPED, None, str(exc))
+            raise
         except BaseException:
             session.rollback()
-            tmp.unlink(missing_ok=True)
+            job.discard()
             runs.finish(session, run_id, RunOutcome.FAILED, None,
                         "export failed; nothing was exported")
             raise
-        if batch is None:
+        notes = list(template.notes) if template else []
+        if not batches:
             runs.finish(session, run_id, RunOutcome.OK, {"exported": 0}, "nothing was due")
-            return None
+            return ExportResult([], notes)
         # Committed first, renamed second: a batch without its file can be cancelled,
         # a file without its batch could be uploaded and never recorded.
-        os.replace(tmp, out)
-        runs.finish(session, run_id, RunOutcome.OK, {"exported": batch.record_count}, None)
-        return batch
+        for part in job.files:
+            os.replace(part.tmp, part.path)
+        records = sum(b.record_count for b in batches)
+        runs.finish(session, run_id, RunOutcome.OK, {"exported": records, "files": len(batches)},
+                    None)
+        return ExportResult(batches, notes)
 
 
-def _write(session: Session, rules: Rules, out: Path, tmp: Path, run_id: int,
-           actor: str) -> Batch | None:
-    now = utcnow()
-    token = new_token()
-    batch = Batch(kind=BatchKind.EXCEL, state=BatchState.OPEN, created_by=actor,
-                  file_name=out.name, run_id=run_id)
-    session.add(batch)
-    session.flush()
-    batch_id = batch.id
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Learners")
-    try:
-        sheet.append([GUIDANCE])
-        sheet.append(list(HEADER))
-        count = 0
+@dataclass
+class _File:
+    batch_id: int
+    path: Path
+    tmp: Path
+    writer: workbook.SheetWriter
+    rows: int = 0
+    records: int = 0
+    saved: bool = False
+
+
+class _Export:
+    """One export: claims in chunks, starts a new file (and batch) when one is full."""
+
+    def __init__(self, session: Session, rules: Rules, settings: ExcelSettings,
+                 template: Template | None, out: Path, run_id: int, actor: str) -> None:
+        self.session, self.rules, self.settings = session, rules, settings
+        self.template, self.out, self.run_id, self.actor = template, out, run_id, actor
+        self.files: list[_File] = []
+        self.pairs = 1
+
+    def run(self) -> list[Batch]:
+        session = self.session
+        self.pairs = _pairs_needed(session)
+        if self.template is not None and self.pairs > len(self.template.pairs):
+            raise ExportRefused(
+                f"a due record has {self.pairs} credit types for one board, but the template's "
+                f"row 2 has room for {len(self.template.pairs)}: add "
+                f"'{self.settings.extra_type_header}' columns, each followed by its credits "
+                "column; nothing was exported")
+        if self.template is None:
+            self.pairs = max(self.pairs, workbook.registry_pairs())
+        now = utcnow()
+        token = new_token()
         while True:
-            result = claim(session, rules, limit=CHUNK, token=token, run_id=run_id, now=now,
-                           transition=life.EXPORT, batch_id=batch_id)
+            result = claim(session, self.rules, limit=CHUNK, token=token, run_id=self.run_id,
+                           now=now, transition=life.EXPORT)
             if not result.examined:
                 break
+            placed: list[dict[str, Any]] = []
+            events: list[tuple[int, EventKind, str | None]] = []
             for item in result.items:
-                for row in rows(item.record):
-                    sheet.append(row)
-            count += len(result.items)
+                rows = workbook.rows(item.record, self.settings)
+                part = self._file_for(len(rows))
+                first = FIRST_DATA_ROW + part.rows
+                for row in rows:
+                    part.writer.append(row)
+                part.rows += len(rows)
+                part.records += 1
+                placed.append({"id": item.id, "batch_id": part.batch_id, "batch_row": first})
+                where = f"row {first}" if len(rows) == 1 else \
+                    f"rows {first} to {first + len(rows) - 1}"
+                events.append((item.id, EventKind.EXPORTED, f"Written to Excel batch "
+                               f"{part.batch_id} ({where}) for upload to PARS by CME staff."))
+            if placed:
+                session.execute(update(Delivery), placed)
+                life.note(session, events, run_id=self.run_id, at=now)
             session.flush()
             session.expunge_all()
-        if count == 0:
+        if not self.files:
             session.rollback()
-            return None
-        session.execute(update(Batch).where(Batch.id == batch_id).values(record_count=count))
-        audit.record("pars.exported", actor=actor, subject_type="batch", subject_id=batch_id,
-                     session=session, records=count)
-        workbook.save(tmp)
-    finally:
-        if not sheet.closed:
-            # Not saved: finish the sheet's temporary stream so nothing is left open.
-            sheet.close()
-    session.commit()
-    return session.get(Batch, batch_id)
+            return []
+        self._save(self.files[-1])
+        ids = []
+        for part in self.files:
+            session.execute(update(Batch).where(Batch.id == part.batch_id)
+                            .values(record_count=part.records, row_count=part.rows))
+            audit.record("pars.exported", actor=self.actor, subject_type="batch",
+                         subject_id=part.batch_id, session=session, records=part.records,
+                         rows=part.rows, template=self.template is not None)
+            ids.append(part.batch_id)
+        session.commit()
+        return list(session.scalars(select(Batch).where(Batch.id.in_(ids)).order_by(Batch.id)))
+
+    def _file_for(self, rows: int) -> _File:
+        """The file the next record goes into: a completion's rows stay in one file, and a
+        file holds at least one record."""
+        current = self.files[-1] if self.files else None
+        if current is not None and (current.rows == 0
+                                    or current.rows + rows <= self.settings.max_rows):
+            return current
+        if current is not None:
+            self._save(current)
+        path = file_path(self.out, len(self.files) + 1)
+        if path.exists():
+            raise ExportRefused(f"{path}: the file exists already; choose a new name")
+        batch = Batch(kind=BatchKind.EXCEL, state=BatchState.OPEN, created_by=self.actor,
+                      file_name=path.name, run_id=self.run_id)
+        self.session.add(batch)
+        self.session.flush()
+        part = _File(batch.id, path, path.with_name(f".{path.name}.{os.getpid()}.part"),
+                     workbook.writer(self.settings, self.template, self.pairs))
+        self.files.append(part)
+        return part
+
+    def _save(self, part: _File) -> None:
+        part.writer.save(part.tmp)
+        part.saved = True
+
+    def discard(self) -> None:
+        """After a failure: no file is left behind."""
+        for part in self.files:
+            if not part.saved:
+                part.writer.discard()
+            part.tmp.unlink(missing_ok=True)
+
+
+def _pairs_needed(session: Session) -> int:
+    """The most credit types one board has on any record that may be exported now.
+
+    Adds report the completion as it stands; a delete repeats the record as first
+    reported, which may have had other credit types."""
+    queued_adds = select(Delivery.completion_id).where(Delivery.state == S.QUEUED,
+                                                       Delivery.action == Action.ADD)
+    per_board = (select(func.count().label("n")).select_from(BoardCredit)
+                 .where(BoardCredit.completion_id.in_(queued_adds))
+                 .group_by(BoardCredit.completion_id, BoardCredit.board).subquery())
+    most = session.scalar(select(func.max(per_board.c.n))) or 1
+    reported = aliased(Delivery)
+    payloads = (select(reported.sent_payload)
+                .join(Delivery, Delivery.withdraws_id == reported.id)
+                .where(Delivery.state == S.QUEUED, Delivery.action == Action.DELETE)
+                .execution_options(yield_per=CHUNK))
+    for payload in session.scalars(payloads):
+        if payload:
+            most = max(most, workbook.needed_pairs([payload]))
+    return most
+
+
+# -- PARS's answer --------------------------------------------------------------------
+
+_REFUSED_LINE = re.compile(r"^\s*(\d+)\s*[=:\t]\s*(.*?)\s*$", re.S)
+
+
+def parse_refused(lines: Iterable[str], *, what: str = "line") -> dict[int, str]:
+    """``{row: PARS's message}`` from lines like ``5: Learner not matched`` (also
+    ``5=...`` or row and message separated by a tab, as pasted from a spreadsheet).
+    Blank lines are skipped; anything else that does not read that way is refused."""
+    found: dict[int, str] = {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        match = _REFUSED_LINE.match(line)
+        message = match.group(2).strip().strip('"').strip() if match else ""
+        if match is None or not message:
+            raise ExportRefused(f"{what} {number}: write the row number, then = or : and "
+                                f"PARS's message for that row, e.g. 5: Learner not matched")
+        row = int(match.group(1))
+        if row in found:
+            raise ExportRefused(f"row {row} is given twice")
+        found[row] = " ".join(message.split())[:MAX_MESSAGE]
+    return found
 
 
 def _excel_batch(session: Session, batch_id: int) -> Batch:
@@ -188,6 +311,47 @@ def _excel_batch(session: Session, batch_id: int) -> Batch:
     if batch.state != BatchState.OPEN:
         raise ExportRefused(f"batch {batch_id} is {batch.state.value} already")
     return batch
+
+
+def data_rows(batch: Batch) -> range | None:
+    """The row numbers of a batch file's data rows; None for a file written before rows
+    were kept."""
+    if batch.row_count is None:
+        return None
+    return range(FIRST_DATA_ROW, FIRST_DATA_ROW + batch.row_count)
+
+
+def _refused_records(session: Session, batch: Batch,
+                     refused: Mapping[int, str]) -> dict[int, list[tuple[int, str]]]:
+    """The records holding the refused rows, each with its rows and messages. Refuses a
+    row number that is not a data row of the batch's file."""
+    if not refused:
+        return {}
+    valid = data_rows(batch)
+    if valid is None:
+        raise ExportRefused(f"batch {batch.id} was written before row numbers were kept, so "
+                            "its rows cannot be named: cancel it and export the records again")
+    bad = sorted(r for r in refused if r not in valid)
+    if bad:
+        span = (f"its data rows are {valid.start} to {valid.stop - 1}" if len(valid) > 1
+                else f"its only data row is {valid.start}")
+        which = (f"row {bad[0]} is not a data row" if len(bad) == 1
+                 else f"rows {', '.join(map(str, bad))} are not data rows")
+        raise ExportRefused(f"{which} of batch {batch.id}: {span}")
+    found: dict[int, list[tuple[int, str]]] = {}
+    for row in sorted(refused):
+        message = " ".join((refused[row] or "").split())
+        if not message:
+            raise ExportRefused(f"row {row}: give PARS's message for it")
+        delivery_id = session.scalar(
+            select(Delivery.id).where(Delivery.batch_id == batch.id, Delivery.state == S.EXPORTED,
+                                      Delivery.batch_row <= row)
+            .order_by(Delivery.batch_row.desc()).limit(1))
+        if delivery_id is None:
+            raise ExportRefused(f"row {row} of batch {batch.id} holds no record awaiting "
+                                "PARS's answer")
+        found.setdefault(delivery_id, []).append((row, message[:MAX_MESSAGE]))
+    return found
 
 
 def _ids(session: Session, batch_id: int) -> Iterator[list[int]]:
@@ -204,15 +368,29 @@ def _ids(session: Session, batch_id: int) -> Iterator[list[int]]:
         yield list(ids)
 
 
-def confirm_batch(session: Session, batch_id: int, actor: str, *,
-                  consent_default: bool) -> ConfirmResult:
-    """Staff uploaded the file: its records are sent. The caller commits.
+def confirm_batch(session: Session, batch_id: int, actor: str, *, consent_default: bool,
+                  refused: Mapping[int, str] | None = None) -> ConfirmResult:
+    """Staff uploaded the file and read PARS's upload report. The caller commits.
 
-    ``consent_default`` is the sharing of physicians who never chose, to count
-    records whose physician withdrew permission after the file was written.
+    ``refused`` maps each row PARS refused (its number in the file, 3 for the first
+    data row) to PARS's message. Records with a refused row become ``rejected`` with
+    that message; the others ``accepted`` today. Nothing changes when a row number is
+    not a data row of the file. ``consent_default`` is the sharing of physicians who
+    never chose, to count records whose physician withdrew permission after the file
+    was written.
     """
     batch = _excel_batch(session, batch_id)
+    found = _refused_records(session, batch, refused or {})
     now = utcnow()
+    rejected = 0
+    for delivery_id, lines in found.items():
+        rows = ", ".join(str(row) for row, _ in lines)
+        rejected += len(life.move_many(
+            session, life.REJECT, [delivery_id],
+            f"PARS refused it (row {rows} of Excel batch {batch_id}) when CME staff uploaded "
+            "the file; CME staff will review it.", at=now, sent_at=now, settled_at=now,
+            claim_token=None, error_code=EngineCode.EXCEL_ROW_REJECTED.value,
+            error_message="; ".join(f"Row {row}: {message}" for row, message in lines)[:2000]))
     records = withdrawn = 0
     for ids in _ids(session, batch_id):
         removals = session.scalars(select(Delivery.withdraws_id).where(
@@ -225,15 +403,19 @@ def confirm_batch(session: Session, batch_id: int, actor: str, *,
             if not (consent_default if granted is None else granted):
                 withdrawn += 1
         life.move_many(session, life.CONFIRM, ids, f"Uploaded to PARS by CME staff in Excel "
-                       f"batch {batch_id}.", at=now, sent_at=now, claim_token=None)
+                       f"batch {batch_id}; PARS refused none of its rows, so PARS accepted it.",
+                       at=now, sent_at=now, settled_at=now, claim_token=None, error_code=None,
+                       error_message=None)
         life.remove_replaced(session, [a for a in removals if a is not None], at=now)
         records += len(ids)
     batch.state = BatchState.CONFIRMED
     batch.confirmed_at, batch.confirmed_by = now, actor
+    # Row numbers only: PARS's messages may name the physician and stay on the records.
     audit.record("pars.batch_confirmed", actor=actor, subject_type="batch", subject_id=batch_id,
-                 session=session, records=records, withdrawn_consent=withdrawn)
+                 session=session, records=records, rejected=rejected,
+                 refused_rows=sorted(refused or {}), withdrawn_consent=withdrawn)
     session.flush()
-    return ConfirmResult(records, withdrawn)
+    return ConfirmResult(records, rejected, withdrawn)
 
 
 def cancel_batch(session: Session, batch_id: int, actor: str) -> int:
@@ -243,8 +425,8 @@ def cancel_batch(session: Session, batch_id: int, actor: str) -> int:
     count = 0
     for ids in _ids(session, batch_id):
         life.move_many(session, life.UNEXPORT, ids, f"Excel batch {batch_id} was cancelled; "
-                       "queued for PARS again.", at=now, batch_id=None, claim_token=None,
-                       next_attempt_at=None)
+                       "queued for PARS again.", at=now, batch_id=None, batch_row=None,
+                       claim_token=None, next_attempt_at=None)
         count += len(ids)
     batch.state = BatchState.CANCELLED
     batch.cancelled_at, batch.cancelled_by = now, actor

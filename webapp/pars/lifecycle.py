@@ -24,8 +24,13 @@ The life of an ``add``::
                           ^  |        |    \\-> rejected
                           |  |        v
                           |  |     unknown (settled by status look-up)
-                          |  \\-> exported (Excel) -> sent -> removed
+                          |  \\-> exported (Excel) -> accepted | rejected (staff record
+                          |                           PARS's answer to the uploaded file)
                           +-- held, failed, rejected (staff: retry, release)
+
+``sent`` (an Excel upload confirmed before PARS's answer to each row was recorded)
+is no longer reached; records already there keep it (``RETIRED``) and can still
+be removed by a correction.
 """
 
 from __future__ import annotations
@@ -83,8 +88,9 @@ CLAIM = _t("claim", {S.QUEUED}, S.SENDING, None)
 EXPORT = _t("export", {S.QUEUED}, S.EXPORTED, E.EXPORTED)
 #: PARS took it (answer to a post, or found by status look-up).
 ACCEPT = _t("accept", {S.SENDING, S.UNKNOWN}, S.ACCEPTED, E.ACCEPTED)
-#: PARS refused it.
-REJECT = _t("reject", {S.SENDING, S.UNKNOWN}, S.REJECTED, E.REJECTED)
+#: PARS refused it: in its answer to a post, or (Excel) in the upload report of the file
+#: staff uploaded, which lists the rows it refused.
+REJECT = _t("reject", {S.SENDING, S.UNKNOWN, S.EXPORTED}, S.REJECTED, E.REJECTED)
 #: Sent without a definite answer (or its run died): settle by status look-up.
 MARK_UNKNOWN = _t("mark_unknown", {S.SENDING}, S.UNKNOWN, E.UNKNOWN)
 #: PARS certainly did not store it: back to the queue (with a backoff).
@@ -92,8 +98,9 @@ REQUEUE = _t("requeue", {S.SENDING, S.UNKNOWN}, S.QUEUED, E.REQUEUED)
 #: Needs a person: retried until the limit, refused as malformed, a missed year
 #: close, or a record PARS no longer holds.
 FAIL = _t("fail", {S.QUEUED, S.SENDING, S.UNKNOWN, S.ACCEPTED}, S.FAILED, E.FAILED)
-#: Staff confirmed uploading the Excel batch.
-CONFIRM = _t("confirm", {S.EXPORTED}, S.SENT, E.SENT)
+#: Staff uploaded the Excel batch and PARS's upload report refused none of its rows:
+#: PARS accepted it on that day.
+CONFIRM = _t("confirm", {S.EXPORTED}, S.ACCEPTED, E.ACCEPTED)
 #: Staff cancelled the Excel batch: back to the queue.
 UNEXPORT = _t("unexport", {S.EXPORTED}, S.QUEUED, E.REQUEUED)
 #: Will not be sent: superseded by a new record, or out of the reporting rules.
@@ -113,6 +120,8 @@ TRANSITIONS: tuple[Transition, ...] = (
 )
 #: The states a new record starts in.
 INITIAL = frozenset({S.QUEUED, S.WAITING})
+#: States no transition leads to any more, kept for the records that reached them.
+RETIRED = frozenset({S.SENT})
 
 Detail = str | Callable[[int], str]
 

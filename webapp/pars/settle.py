@@ -91,6 +91,12 @@ def settle_candidates(run_id: int, cutoff: dt.datetime) -> ColumnElement[bool]:
     )
 
 
+def by_web_service() -> ColumnElement[bool]:
+    """Records that went through the web service. A record uploaded in an Excel file
+    carries no CreditID in PARS, so PARS cannot be asked about it by one."""
+    return Delivery.batch_id.in_(select(Batch.id).where(Batch.kind == BatchKind.WEB))
+
+
 def check_lookup_is_trustworthy(session: Session, client: ParsClient) -> None:
     """Refuse to trust 404s when PARS cannot find a record it is known to hold.
 
@@ -98,9 +104,8 @@ def check_lookup_is_trustworthy(session: Session, client: ParsClient) -> None:
     "never stored" and cause duplicates; one known record guards against that.
     """
     known = session.scalar(
-        select(Delivery.credit_id).join(Delivery.batch)
-        .where(Delivery.action == Action.ADD, Delivery.state == S.ACCEPTED,
-               Batch.kind == BatchKind.WEB)
+        select(Delivery.credit_id)
+        .where(Delivery.action == Action.ADD, Delivery.state == S.ACCEPTED, by_web_service())
         .order_by(Delivery.settled_at.desc()).limit(1)
     )
     session.commit()
@@ -235,7 +240,10 @@ def store_boards(session: Session, delivery_id: int, found: RecordStatus,
 def sync_boards(session: Session, client: ParsClient, settings: Settings, run_id: int, *,
                 breaker: Breaker, within_days: int = 90,
                 progress: Callable[[int], None] | None = None) -> Counter[str]:
-    """Fetch the certifying boards' decisions on accepted records that have board credit."""
+    """Fetch the certifying boards' decisions on accepted records that have board credit.
+
+    Only records sent through the web service: PARS is asked by CreditID, which an Excel
+    row does not carry; the board's decision on uploaded credit is not seen here."""
     counts: Counter[str] = Counter()
     final = select(BoardStatus.delivery_id).where(BoardStatus.status != BoardDecision.PENDING)
     pending = select(BoardStatus.delivery_id).where(BoardStatus.status == BoardDecision.PENDING)
@@ -246,7 +254,7 @@ def sync_boards(session: Session, client: ParsClient, settings: Settings, run_id
         rows = session.execute(
             select(Delivery.id, Delivery.credit_id, Delivery.sent_payload)
             .where(Delivery.action == Action.ADD, Delivery.state == S.ACCEPTED,
-                   Delivery.has_board_credit.is_(True), Delivery.id > last,
+                   Delivery.has_board_credit.is_(True), by_web_service(), Delivery.id > last,
                    Delivery.settled_at >= now - dt.timedelta(days=within_days),
                    or_(Delivery.id.in_(pending), Delivery.id.not_in(final)))
             .order_by(Delivery.id).limit(CHUNK)

@@ -1,9 +1,10 @@
-"""Staff forms: consent recorded on a physician's behalf, what resolved a record, sign-in links."""
+"""Staff forms: consent recorded on a physician's behalf, what resolved a record, sign-in
+links, and PARS's answer to an uploaded Excel batch."""
 
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; stubs are 3.2
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Optional
 
 from webapp.safe_text import NoControlCharacters
 
@@ -22,6 +23,13 @@ class ResolveForm(FlaskForm):
     note = TextAreaField("What was done", validators=[
         DataRequired(message="Write what was done, for the record."),
         NoControlCharacters(multiline=True), Length(max=2000)])
+
+
+class ConfirmBatchForm(FlaskForm):
+    """PARS's answer to an uploaded file: the rows its upload report refused, if any."""
+
+    refused = TextAreaField("Rows PARS refused", validators=[
+        Optional(), Length(max=50_000, message="That is too long for one batch's refused rows.")])
 
 
 class LinkIdentityForm(FlaskForm):

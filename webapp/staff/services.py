@@ -31,7 +31,7 @@ from webapp.models import (
     RunKind,
     SupportRequest,
 )
-from webapp.pars.codes import rejection
+from webapp.pars.codes import EngineCode, rejection
 from webapp.pars.eligibility import Rules
 from webapp.pars.outbox import staff_actions
 from webapp.safe_text import has_control_characters
@@ -51,7 +51,7 @@ STATE_LABELS: dict[DeliveryState, str] = {
     S.REJECTED: "Rejected",
     S.FAILED: "Failed",
     S.ACCEPTED: "Accepted",
-    S.SENT: "Uploaded",
+    S.SENT: "Uploaded (answer not recorded)",
     S.CANCELLED: "Cancelled",
     S.REMOVED: "Removed",
 }
@@ -176,6 +176,8 @@ def attention_item(delivery: Delivery) -> AttentionItem:
         who = "Staff: release or resolve"
     elif delivery.state == S.FAILED:
         who = "Staff: check PARS access and retry"
+    elif delivery.error_code == EngineCode.EXCEL_ROW_REJECTED:
+        who = "Staff: correct what PARS's message names, then retry (it goes again)"
     elif why.physician_can_fix:
         who = "Physician: fix an identifier"
     else:
@@ -213,6 +215,29 @@ def board_rejections(session: Session, page: int = 1) -> Page:
 def batches(session: Session, page: int = 1) -> Page:
     query = (select(Batch).where(Batch.kind == BatchKind.EXCEL)
              .order_by(Batch.id.desc()))
+    return paginate(session, query, page)
+
+
+def refused_counts(session: Session, batch_ids: list[int]) -> dict[int, int]:
+    """Records of each batch whose row PARS refused (whatever became of them since)."""
+    if not batch_ids:
+        return {}
+    rows = session.execute(
+        select(Delivery.batch_id, func.count())
+        .where(Delivery.batch_id.in_(batch_ids),
+               Delivery.error_code == EngineCode.EXCEL_ROW_REJECTED.value)
+        .group_by(Delivery.batch_id))
+    return {batch_id: n for batch_id, n in rows if batch_id is not None}
+
+
+def refused_records(session: Session, batch_id: int, page: int = 1) -> Page:
+    """A batch's records whose row PARS refused, in file order, with PARS's message."""
+    query = (select(Delivery)
+             .where(Delivery.batch_id == batch_id,
+                    Delivery.error_code == EngineCode.EXCEL_ROW_REJECTED.value)
+             .options(joinedload(Delivery.completion).joinedload(Completion.learner),
+                      joinedload(Delivery.completion).joinedload(Completion.activity))
+             .order_by(Delivery.batch_row, Delivery.id))
     return paginate(session, query, page)
 
 

@@ -33,6 +33,8 @@ from webapp.consent import wording
 from webapp.extensions import db, db_session
 from webapp.models import (
     Batch,
+    BatchKind,
+    BatchState,
     ConsentSource,
     Delivery,
     Identity,
@@ -44,7 +46,13 @@ from webapp.models import (
 from webapp.pars import excel, outbox
 from webapp.pars import policy as pars_policy
 from webapp.staff import services
-from webapp.staff.forms import LinkIdentityForm, ResolveForm, StaffConsentForm, UnlinkIdentityForm
+from webapp.staff.forms import (
+    ConfirmBatchForm,
+    LinkIdentityForm,
+    ResolveForm,
+    StaffConsentForm,
+    UnlinkIdentityForm,
+)
 from webapp.support import services as support_services
 from webapp.support.forms import AnswerForm
 from webapp.transcript import documents
@@ -120,7 +128,10 @@ def delivery_action(delivery_id: int, action: str):
 @bp.get("/batches")
 @staff_required
 def batches():
-    return render_template("staff/batches.html", page=services.batches(db_session(), _page()))
+    page = services.batches(db_session(), _page())
+    return render_template("staff/batches.html", page=page,
+                           refused=services.refused_counts(db_session(),
+                                                           [b.id for b in page.items]))
 
 
 @bp.post("/batches")
@@ -132,20 +143,51 @@ def create_batch():
     # would otherwise hold the write lock the export needs) and touch no row until it is done.
     db.session.commit()
     try:
-        batch = excel.export(db.engine, current_app.config, out, actor=actor)
+        result = excel.export(db.engine, current_app.config, out, actor=actor)
     except excel.ExportRefused as refused:
         flash(f"No batch was made: {refused}.", "error")
         return redirect(url_for(".batches"))
-    if batch is None:
+    for note in result.notes:
+        flash(f"Template: {note}.", "info")
+    made = result.batches
+    if not made:
         flash("Nothing is due: no batch was made.", "info")
+    elif len(made) == 1:
+        flash(f"Batch {made[0].id} holds {made[0].record_count} record(s). Download it, upload "
+              "it to PARS, then record PARS's answer here.", "success")
     else:
-        flash(f"Batch {batch.id} holds {batch.record_count} record(s). Download it, upload it to "
-              "PARS, then confirm the upload here.", "success")
+        flash(f"Batches {made[0].id} to {made[-1].id} hold {result.records} record(s), one file "
+              f"each (at most {current_app.config.get('PARS_EXCEL_MAX_ROWS')} rows a file). "
+              "Download each, upload it to PARS, then record PARS's answer to it here.",
+              "success")
     return redirect(url_for(".batches"))
 
 
 def _batch_dir() -> Path:
     return Path(current_app.config["BATCH_DIR"])
+
+
+def _excel_batch_or_404(batch_id: int) -> Batch:
+    batch = db.session.get(Batch, batch_id)
+    if batch is None or batch.kind != BatchKind.EXCEL:
+        abort(404)
+    return batch
+
+
+@bp.get("/batches/<int:batch_id>")
+@staff_required
+def batch(batch_id: int):
+    return _batch_page(_excel_batch_or_404(batch_id), ConfirmBatchForm())
+
+
+def _batch_page(item: Batch, form: ConfirmBatchForm, status: int = 200):
+    rows = excel.data_rows(item)
+    return render_template(
+        "staff/batch.html", batch=item, form=form, rows=rows,
+        downloadable=excel.batch_file(_batch_dir(), item) is not None,
+        refused=services.refused_records(db_session(), item.id, _page()),
+        state_labels=services.STATE_LABELS,
+    ), status
 
 
 @bp.get("/batches/<int:batch_id>/download")
@@ -161,32 +203,56 @@ def download_batch(batch_id: int):
     return send_file(path, as_attachment=True, download_name=path.name)
 
 
-@bp.post("/batches/<int:batch_id>/<action>")
+@bp.post("/batches/<int:batch_id>/confirm")
 @staff_required
-def batch_action(batch_id: int, action: str):
-    if action not in ("confirm", "cancel"):
-        abort(404)
+def confirm_batch(batch_id: int):
+    """PARS's answer to an uploaded file: the rows it refused (none, or each with its
+    message); every other record in the file is accepted today."""
+    item = _excel_batch_or_404(batch_id)
+    if item.state != BatchState.OPEN:
+        flash(f"Not done: batch {batch_id} is {item.state.value} already.", "error")
+        return redirect(url_for(".batch", batch_id=batch_id))
+    form = ConfirmBatchForm()
+    if not form.validate():
+        return _batch_page(item, form, 422)
     try:
-        if action == "confirm":
-            result = excel.confirm_batch(db_session(), batch_id, current_user.actor,
-                                         consent_default=current_app.config["CONSENT_DEFAULT"])
-            message = f"Batch {batch_id}: {result.records} record(s) recorded as sent to PARS."
-            if result.withdrawn_consent:
-                message += (f" {result.withdrawn_consent} of them belong to physicians who "
-                            "withdrew permission after the file was written: remove them in "
-                            "PARS.")
-        else:
-            count = excel.cancel_batch(db_session(), batch_id, current_user.actor)
-            message = f"Batch {batch_id} cancelled: {count} record(s) are queued again."
+        refused = excel.parse_refused((form.refused.data or "").splitlines())
+        result = excel.confirm_batch(db_session(), batch_id, current_user.actor,
+                                     consent_default=current_app.config["CONSENT_DEFAULT"],
+                                     refused=refused)
+    except excel.ExportRefused as problem:
+        db.session.rollback()
+        form.refused.errors = [f"Nothing was recorded: {problem}."]
+        return _batch_page(db.session.get(Batch, batch_id) or item, form, 422)
+    name = item.file_name
+    db.session.commit()
+    excel.discard_file(_batch_dir(), name)
+    message = f"Batch {batch_id}: {result.records} record(s) recorded as accepted by PARS"
+    if result.rejected:
+        message += (f"; {result.rejected} record(s) rejected (row "
+                    f"{', '.join(map(str, sorted(refused)))}), now in Needs attention")
+    message += "."
+    if result.withdrawn_consent:
+        message += (f" {result.withdrawn_consent} of them belong to physicians who withdrew "
+                    "permission after the file was written: remove them in PARS.")
+    flash(message, "success")
+    return redirect(url_for(".batch", batch_id=batch_id))
+
+
+@bp.post("/batches/<int:batch_id>/cancel")
+@staff_required
+def cancel_batch(batch_id: int):
+    item = _excel_batch_or_404(batch_id)
+    name = item.file_name
+    try:
+        count = excel.cancel_batch(db_session(), batch_id, current_user.actor)
     except excel.ExportRefused as refused:
         db.session.rollback()
         flash(f"Not done: {refused}.", "error")
     else:
-        batch = db.session.get(Batch, batch_id)
-        name = batch.file_name if batch is not None else None
         db.session.commit()
         excel.discard_file(_batch_dir(), name)
-        flash(message, "success")
+        flash(f"Batch {batch_id} cancelled: {count} record(s) are queued again.", "success")
     return redirect(url_for(".batches"))
 
 

@@ -19,6 +19,7 @@ from webapp.boards import board as board_entry
 from webapp.dates import readable_date
 from webapp.models import (
     Action,
+    BatchKind,
     BoardDecision,
     Completion,
     Delivery,
@@ -123,6 +124,7 @@ def load_completions(session: Session, learner_id: int) -> list[Completion]:
             joinedload(Completion.activity),
             selectinload(Completion.board_credits),
             selectinload(Completion.deliveries).selectinload(Delivery.board_statuses),
+            selectinload(Completion.deliveries).joinedload(Delivery.batch),
         )
         .order_by(Completion.completion_date.desc(), Completion.id.desc())
     ).scalars())
@@ -165,6 +167,7 @@ def find_credit(session: Session, learner_id: int, completion_id: int) -> Comple
             selectinload(Completion.board_credits),
             selectinload(Completion.deliveries).selectinload(Delivery.board_statuses),
             selectinload(Completion.deliveries).selectinload(Delivery.events),
+            selectinload(Completion.deliveries).joinedload(Delivery.batch),
         )
     ).scalar_one_or_none()
 
@@ -240,12 +243,17 @@ def pars_status(
         return status(Status.IN_BATCH, "It is in a file CME staff are uploading to PARS.",
                       on=_date(current.updated_at), deadline=deadline)
     if shown == Status.SENT:
-        return status(Status.SENT, "CME staff uploaded it to PARS. It appears in CME Passport "
-                      "once PARS has processed the upload.", on=_date(current.sent_at))
+        return status(Status.SENT, "CME staff uploaded it to PARS in a file. PARS's answer to "
+                      "that upload was not recorded here; once PARS has matched it to you, it "
+                      "shows in CME Passport.", on=_date(current.sent_at))
     if shown == Status.ACCEPTED and _cme_left_out(completion, current):
         return status(Status.ACCEPTED, "PARS accepted your board credit. " + _CME_FOLLOWS,
                       on=_date(current.settled_at or current.sent_at),
                       action="Add your NPI or a state license", fix_on_profile=True)
+    if shown == Status.ACCEPTED and uploaded(current):
+        return status(Status.ACCEPTED, "CME staff uploaded it to PARS in a file, and PARS "
+                      "accepted it. CME Passport shows it once PARS has matched it to you.",
+                      on=_date(current.settled_at or current.sent_at))
     if shown == Status.ACCEPTED:
         return status(Status.ACCEPTED, "PARS accepted it. It shows in CME Passport, and to "
                       "licensing boards that collaborate with ACCME, once PARS matches it to you "
@@ -377,6 +385,13 @@ def _blocked(result: Assessment, rules: Rules, completion: Completion,
         "submission after you add it."), action=f"Add your {missing}", fix_on_profile=True, deadline=deadline)
 
 
+def uploaded(delivery: Delivery) -> bool:
+    """Whether staff uploaded the record in an Excel file. PARS's answer to the file is
+    recorded; the boards' decisions on it are not (PARS is asked by CreditID, which an
+    Excel row does not carry)."""
+    return delivery.batch is not None and delivery.batch.kind == BatchKind.EXCEL
+
+
 def board_status(completion: Completion, learner: Learner, rules: Rules, board: str,
                  current: Delivery | None, pars: DestinationStatus) -> DestinationStatus:
     entry = board_entry(board)
@@ -401,6 +416,13 @@ def board_status(completion: Completion, learner: Learner, rules: Rules, board: 
                 f"PARS needs your {board} ID to match this credit to you. The rest of the "
                 "credit goes without it; this part follows once you add it."),
                 action=f"Add your {board} ID", fix_on_profile=True, deadline=deadline)
+    if pars.status in (Status.ACCEPTED, Status.SENT) and current is not None \
+            and (pars.status == Status.SENT or uploaded(current)):
+        passed = (f"PARS accepted it and passes it on to {board}" if pars.status == Status.ACCEPTED
+                  else f"Uploaded to PARS for {board}")
+        return DestinationStatus(name, Status.BOARD_NOT_SEEN, (
+            f"{passed}. This portal does not see {board}'s decision on credit uploaded in a "
+            f"file: CME Passport shows it, or ask {board}."), on=pars.on)
     if pars.status == Status.ACCEPTED and current is not None:
         decision = next((s for s in current.board_statuses if s.board == board), None)
         if decision is not None and decision.status == BoardDecision.ACCEPTED:
@@ -418,10 +440,6 @@ def board_status(completion: Completion, learner: Learner, rules: Rules, board: 
                        "credit for that year).", fix_on_profile=True)
         return DestinationStatus(name, Status.BOARD_PENDING, (
             f"PARS passed the credit to {board}. Boards usually decide within a day or two."),
-            on=pars.on)
-    if pars.status == Status.SENT:
-        return DestinationStatus(name, Status.BOARD_PENDING, (
-            f"Uploaded to PARS for {board}. The board's decision shows in CME Passport."),
             on=pars.on)
     if pars.status in (Status.QUEUED, Status.VERIFYING, Status.IN_BATCH, Status.CORRECTING,
                        Status.HELD, Status.FAILED):

@@ -33,6 +33,8 @@ class Status(enum.StrEnum):
     BOARD_PENDING = "board_pending"
     BOARD_ACCEPTED = "board_accepted"
     BOARD_REJECTED = "board_rejected"
+    #: Uploaded in an Excel file: the board's decision is not seen here.
+    BOARD_NOT_SEEN = "board_not_seen"
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ CATALOG: dict[Status, StatusInfo] = {
     Status.BOARD_PENDING: StatusInfo("Waiting for the board", "info", "board-decision-pending"),
     Status.BOARD_ACCEPTED: StatusInfo("Accepted by the board", "ok", "board-accepted"),
     Status.BOARD_REJECTED: StatusInfo("Rejected by the board", "bad", "board-rejected"),
+    Status.BOARD_NOT_SEEN: StatusInfo("Uploaded for the board", "info", "board-decision-not-shown"),
 }
 
 #: Further questions the transcript links to (besides each status's).
