@@ -43,7 +43,7 @@ class Factory:
         values.update(kw)
         learner = Learner(**values)
         if identifiers and "licenses" not in kw:
-            learner.licenses.append(License(state="MI", number=f"43{n:08d}"))
+            learner.licenses.append(License(state="MI", number=f"43{n:08d}", primary=True))
         return self._save(learner)
 
     def board(self, learner: Learner, board: str = "ABIM", board_id: str | None = "123456"):

@@ -31,9 +31,15 @@ def test_production_refuses_to_start_without_secrets(env, needle):
         load({"APP_ENV": "production", **env})
 
 
+#: What production needs besides the secrets (see tests/test_production_settings.py).
+PRODUCTION_REST = {"PARS_PROVIDER_ID": "0007777", "TRUSTED_HOSTS": "cme.example.org",
+                   "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0"}
+RANDOM_KEY = "Zq3v9Kx2mP7wLr4tYb8nHc6dJf1gSa5eUo0i"
+
+
 def test_production_with_secrets():
-    cfg = load({"APP_ENV": "production", "SECRET_KEY": "k" * 40,
-                "DATABASE_URL": "postgresql://u@db/cme", **OIDC})
+    cfg = load({"APP_ENV": "production", "SECRET_KEY": RANDOM_KEY,
+                "DATABASE_URL": "postgresql://u@db/cme", **OIDC, **PRODUCTION_REST})
     assert cfg["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db/cme"
     assert cfg["SESSION_COOKIE_SECURE"] is True
     assert cfg["SESSION_COOKIE_HTTPONLY"] is True

@@ -4,11 +4,13 @@ and they keep the data of a database that holds some."""
 import datetime as dt
 from decimal import Decimal
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import MetaData, insert, inspect, select
+from sqlalchemy import MetaData, Table, insert, inspect, select, update
+from sqlalchemy.exc import IntegrityError
 
 from devtools.database import create_database, drop_database, make_app
 from webapp.config import ROOT
@@ -43,6 +45,9 @@ def test_upgrade_on_empty_database_matches_models(tmp_path):
 
 #: The head before the learners' unused change times were dropped.
 BEFORE_LEARNER_COLUMNS_DROPPED = "0003_support"
+LEARNER_COLUMNS_DROPPED = "0004_learners"
+#: The head before licenses got a primary flag and sharing notices their table.
+BEFORE_PRIMARY_LICENSE = "0005_identity_links"
 
 
 def _rows(conn) -> dict[str, list[tuple]]:
@@ -61,11 +66,13 @@ def _fill(conn) -> None:
     meta.reflect(conn)
     t = meta.tables
     now = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
+    # The change times exist only before 0004 dropped them.
+    change_times = ({"consent_changed_at": now, "identifiers_changed_at": now}
+                    if "consent_changed_at" in t["learners"].c else {})
     conn.execute(insert(t["learners"]).values(
         id=1, source_id="L1", first_name="Morgan", last_name="Hale", email="m@example.org",
         degree="MD", npi="1234567893", birth_month_day="04-17", consent_granted=False,
-        consent_source="physician", consent_changed_at=now, identifiers_changed_at=now,
-        created_at=now, updated_at=now))
+        consent_source="physician", created_at=now, updated_at=now, **change_times))
     conn.execute(insert(t["licenses"]).values(id=1, learner_id=1, state="MI", number="4301",
                                               created_at=now))
     conn.execute(insert(t["board_certifications"]).values(id=1, learner_id=1, board="ABS",
@@ -119,7 +126,7 @@ def test_dropping_the_learner_change_times_keeps_every_row(tmp_path):
             positions = [i for i, c in enumerate(inspect(db.engine).get_columns("learners"))
                          if c["name"] in dropped]
 
-            upgrade(revision="0004_learners")
+            upgrade(revision=LEARNER_COLUMNS_DROPPED)
             with db.engine.connect() as conn:
                 assert _learner_columns(conn).isdisjoint(dropped)
                 after = _rows(conn)
@@ -138,6 +145,73 @@ def test_dropping_the_learner_change_times_keeps_every_row(tmp_path):
             assert {k: v for k, v in back.items() if k != "learners"} == \
                 {k: v for k, v in before.items() if k != "learners"}
             assert len(back["learners"]) == 1
+            db.engine.dispose()
+    finally:
+        drop_database(url)
+
+
+def _fill_licenses(conn) -> None:
+    """Two more learners: one with three licenses added out of alphabetical order, one with none."""
+    meta = MetaData()
+    meta.reflect(conn)
+    t = meta.tables
+    now = dt.datetime(2026, 11, 21, 8, 0, tzinfo=dt.UTC)
+    conn.execute(insert(t["learners"]).values([
+        {"id": 2, "source_id": "L2", "first_name": "Elena", "last_name": "Marsh",
+         "email": "e@example.org", "degree": "DO", "created_at": now, "updated_at": now},
+        {"id": 3, "source_id": "L3", "first_name": "Jordan", "last_name": "Ellis",
+         "email": "j@example.org", "degree": "NP", "created_at": now, "updated_at": now},
+    ]))
+    conn.execute(insert(t["licenses"]).values([
+        {"id": 7, "learner_id": 2, "state": "OH", "number": "35-7", "created_at": now},
+        {"id": 5, "learner_id": 2, "state": "WI", "number": "55-5", "created_at": now},
+        {"id": 6, "learner_id": 2, "state": "MI", "number": "43-6", "created_at": now},
+    ]))
+
+
+def _license_columns(conn) -> list[str]:
+    return [c["name"] for c in inspect(conn).get_columns("licenses")]
+
+
+def test_primary_license_and_notices_upgrade_keeps_every_row_and_marks_the_oldest(tmp_path):
+    url = create_database(tmp_path)
+    try:
+        app = make_app(url)
+        with app.app_context():
+            upgrade(revision=BEFORE_PRIMARY_LICENSE)
+            with db.engine.begin() as conn:
+                _fill(conn)
+                _fill_licenses(conn)
+            with db.engine.connect() as conn:
+                before = _rows(conn)
+                assert "is_primary" not in _license_columns(conn)
+
+            upgrade()
+            with db.engine.connect() as conn:
+                position = _license_columns(conn).index("is_primary")
+                after = _rows(conn)
+            # Every other table is untouched; licenses only gained the flag.
+            assert after.pop("consent_notices") == []
+            assert {k: v for k, v in after.items() if k != "licenses"} == \
+                {k: v for k, v in before.items() if k != "licenses"}
+            assert [row[:position] + row[position + 1:] for row in after["licenses"]] == \
+                before["licenses"]
+            primary = {row[0]: row[position] for row in after["licenses"]}
+            # Learner 1's only license; learner 2's oldest (lowest id), not its first by state.
+            assert primary == {1: True, 5: True, 6: False, 7: False}
+
+            # The database keeps it to one primary per learner.
+            with db.engine.connect() as conn:
+                licenses = Table("licenses", MetaData(), autoload_with=conn)
+                with pytest.raises(IntegrityError):
+                    conn.execute(update(licenses).where(licenses.c.id == 6).values(is_primary=True))
+                conn.rollback()
+
+            downgrade(revision=BEFORE_PRIMARY_LICENSE)
+            with db.engine.connect() as conn:
+                assert "is_primary" not in _license_columns(conn)
+                assert "consent_notices" not in inspect(conn).get_table_names()
+                assert _rows(conn) == before
             db.engine.dispose()
     finally:
         drop_database(url)

@@ -6,7 +6,9 @@ import datetime as dt
 import logging
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, Response, render_template
+from flask.helpers import get_debug_flag
+from werkzeug.exceptions import SecurityError
 
 from webapp import config as config_module
 from webapp.db import configure_sqlite
@@ -23,6 +25,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             app.config["SQLALCHEMY_DATABASE_URI"] = config_module.normalise_database_url(
                 config["SQLALCHEMY_DATABASE_URI"]
             )
+    if app.config["APP_ENV"] == "production" and (app.debug or get_debug_flag()):
+        raise config_module.ConfigError(
+            "debug mode (--debug or FLASK_DEBUG) is refused with APP_ENV=production: the "
+            "Werkzeug debugger serves interactive tracebacks that run code")
     config_module.INSTANCE.mkdir(exist_ok=True)
     if app.config.get("TRUSTED_PROXIES"):
         # Behind a proxy the callback URL and Secure cookies need the client's scheme and host.
@@ -50,6 +56,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     security.init_app(app)
     logs.configure(app)
+    warning = config_module.rate_limit_warning(app.config)
+    if warning:
+        log.warning(warning)
     _register_errors(app)
     _register_template_helpers(app)
     return app
@@ -93,8 +102,19 @@ def _register_errors(app: Flask) -> None:
         404, lambda e: page(404, "Page not found", "There is nothing at this address.")
     )
     app.register_error_handler(
+        413, lambda e: page(413, "Too much data", "The form sent more data than this site "
+                            "accepts. Nothing was changed.")
+    )
+    app.register_error_handler(
         405, lambda e: page(405, "Not allowed", "That action is not available here.")
     )
+
+    def untrusted_host(e: Exception) -> Any:
+        # No page template: without a trusted host there is no address to build links from.
+        return Response("Bad request: this site does not answer to that host name.\n", 400,
+                        mimetype="text/plain")
+
+    app.register_error_handler(SecurityError, untrusted_host)
 
     def server_error(e: Exception) -> Any:
         db.session.rollback()

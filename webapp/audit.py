@@ -8,9 +8,9 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from webapp.extensions import db
-from webapp.models import AuditEvent, ConsentEvent, DeliveryEvent, IdentityLink
+from webapp.models import AuditEvent, ConsentEvent, ConsentNotice, DeliveryEvent, IdentityLink
 
-APPEND_ONLY = (AuditEvent, ConsentEvent, DeliveryEvent, IdentityLink)
+APPEND_ONLY = (AuditEvent, ConsentEvent, ConsentNotice, DeliveryEvent, IdentityLink)
 
 
 def record(

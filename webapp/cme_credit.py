@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 AMA_CREDIT_TYPE = "AMA PRA Category 1 Credit"
 
 _QUARTER = Decimal("0.25")
+_MAXIMUM = Decimal("9999.75")
 
 
 def parse_credit(value: str, *, allow_zero: bool) -> Decimal | None:
@@ -21,6 +22,12 @@ def parse_credit(value: str, *, allow_zero: bool) -> Decimal | None:
         return None
     if not amount.is_finite() or amount < 0 or (amount == 0 and not allow_zero):
         return None
-    if amount % _QUARTER != 0 or amount > Decimal("9999.75"):
+    # The range first: the remainder of a huge exponent (1e400) is itself an error.
+    if amount > _MAXIMUM:
         return None
-    return amount.quantize(Decimal("0.01"))
+    try:
+        if amount % _QUARTER != 0:
+            return None
+        return amount.quantize(Decimal("0.01"))
+    except InvalidOperation:  # e.g. 1e-400: too many digits to test or round
+        return None

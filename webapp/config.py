@@ -68,6 +68,45 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+#: The example provider ID the development settings use; never a real provider's.
+EXAMPLE_PROVIDER_ID = "0001234"
+#: A random key of 32+ characters has far more different characters than this.
+_MIN_DISTINCT_KEY_CHARACTERS = 8
+
+
+def _refuse_unsafe_production(cfg: dict[str, Any], env: dict[str, str]) -> None:
+    """Settings a production site must not run with, each named with what to do."""
+    if len(set(cfg["SECRET_KEY"])) < _MIN_DISTINCT_KEY_CHARACTERS:
+        raise ConfigError("SECRET_KEY is not random (too few different characters); generate one "
+                          "with: python -c 'import secrets; print(secrets.token_urlsafe(48))'")
+    for name in ("OIDC_ISSUER", "PARS_API_URL"):
+        value = cfg[name]
+        if value and not value.lower().startswith("https://"):
+            raise ConfigError(f"{name} must be an https:// address in production; over plain "
+                              "http:// sign-in codes and the PARS password cross the network "
+                              "in clear")
+    if cfg["PARS_PROVIDER_ID"] == EXAMPLE_PROVIDER_ID:
+        raise ConfigError("PARS_PROVIDER_ID is the example ID; set your ACCME provider ID")
+    if not cfg["TRUSTED_HOSTS"]:
+        raise ConfigError("production needs TRUSTED_HOSTS, the host name(s) the site answers to "
+                          "(e.g. cme.example.org), so a forged Host header cannot reach "
+                          "sign-in addresses")
+    if cfg["RATELIMIT_STORAGE_URI"].startswith("memory://") and not cfg["RATELIMIT_PER_WORKER"]:
+        raise ConfigError("RATELIMIT_STORAGE_URI is memory://, so each worker process counts "
+                          "on its own; set it to a shared store such as redis://host:6379/0, "
+                          "or RATELIMIT_PER_WORKER=yes to accept per-worker limits")
+
+
+def rate_limit_warning(cfg: Any) -> str | None:
+    """What start-up says when a production site counts rate limits per worker process."""
+    if cfg["APP_ENV"] == "production" and cfg["RATELIMIT_ENABLED"] \
+            and cfg["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        return ("rate limits are counted by each worker process on its own "
+                "(RATELIMIT_STORAGE_URI=memory://, RATELIMIT_PER_WORKER=yes); with N workers "
+                "a client gets up to N times the limit")
+    return None
+
+
 def load(environ: dict[str, str] | None = None) -> dict[str, Any]:
     """Build the Flask configuration mapping from ``environ`` (default: os.environ)."""
     env = dict(os.environ if environ is None else environ)
@@ -119,7 +158,6 @@ def load(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "SUBMISSION_FREQUENCY": get("SUBMISSION_FREQUENCY", "every day"),
         #: Learners who never chose: share (opt-out model) or not (opt-in model).
         "CONSENT_DEFAULT": _bool(get("CONSENT_DEFAULT"), True),
-        "CONSENT_WORDING_VERSION": get("CONSENT_WORDING_VERSION", "2023-07"),
         # Single sign-on
         "OIDC_ISSUER": get("OIDC_ISSUER", ""),
         "OIDC_CLIENT_ID": get("OIDC_CLIENT_ID", ""),
@@ -165,6 +203,8 @@ def load(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(get("SESSION_COOKIE_SECURE"), production),
         "WTF_CSRF_TIME_LIMIT": None,
+        #: Largest request body read; the biggest form (identifiers) is a few KB.
+        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", get("MAX_CONTENT_LENGTH", str(256 * 1024))),
         # Rate limits (Flask-Limiter syntax); storage shared between instances in production.
         "RATELIMIT_ENABLED": _bool(get("RATELIMIT_ENABLED"), True),
         "RATELIMIT_STORAGE_URI": get("RATELIMIT_STORAGE_URI", "memory://"),
@@ -180,9 +220,16 @@ def load(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "LOG_LEVEL": get("LOG_LEVEL", "INFO"),
         "FAQ_DIR": get("FAQ_DIR", str(ROOT / "content" / "faq")),
         "TEMPLATES_AUTO_RELOAD": not production,
+        #: Host names the site answers to (Flask checks every request's Host header).
+        "TRUSTED_HOSTS": [h.strip() for h in get("TRUSTED_HOSTS", "").split(",") if h.strip()]
+        or None,
+        #: Production only: accept limits counted by each worker process on its own.
+        "RATELIMIT_PER_WORKER": _bool(get("RATELIMIT_PER_WORKER"), False),
     }
     if len(cfg["PARS_PROVIDER_ID"]) != 7 or not cfg["PARS_PROVIDER_ID"].isdigit():
         raise ConfigError("PARS_PROVIDER_ID must be the 7-digit ACCME provider ID")
+    if production:
+        _refuse_unsafe_production(cfg, env)
     try:
         MonthDay.parse(cfg["PARS_YEAR_CLOSE"])
     except ValueError as exc:

@@ -19,7 +19,8 @@ def test_sign_in_links_verified_email_and_shows_learner_signed_in(
     response = browser.sign_in()
 
     assert response.status_code == 302
-    assert response.headers["Location"] == "/"
+    # A physician's first sign-in shows the sharing notice first (tests/consent/test_notice.py).
+    assert response.headers["Location"] == "/sharing-notice?next=/"
     user = client.signed_in_user()
     home = user.response
     assert user.is_authenticated
@@ -54,10 +55,19 @@ def test_authorization_request_uses_pkce_state_and_nonce(browser, idp):
     assert len(token_request["code_verifier"]) >= 43
 
 
-def test_safe_next_is_followed_after_sign_in(browser, idp, make):
+def test_safe_next_is_followed_after_sign_in(browser, idp, make, client):
     make.learner(email="someone@example.org")
     response = browser.sign_in(next_url="/transcript/?year=2024")
     assert response.status_code == 302
+    # Through the sharing notice, which keeps where the physician was going.
+    assert response.headers["Location"] == "/sharing-notice?next=/transcript/?year%3D2024"
+    notice = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'name="next" type="hidden" value="/transcript/?year=2024"' in notice
+    done = client.post("/sharing-notice", data={"next": "/transcript/?year=2024"})
+    assert done.headers["Location"] == "/transcript/?year=2024"
+    client.post("/logout")
+    # Signing in again goes straight there.
+    response = browser.sign_in(next_url="/transcript/?year=2024")
     assert response.headers["Location"] == "/transcript/?year=2024"
 
 

@@ -25,7 +25,8 @@ def assert_refused(response, db_session, reason: str, status: int, *, title: str
     reference = events[0].details["reference"]
     assert reference in html
     assert 'href="/login"' in html or reason in {"account_disabled", "email_not_verified",
-                                                 "no_matching_learner", "ambiguous_learner"}
+                                                 "no_matching_learner", "ambiguous_learner",
+                                                 "learner_already_linked"}
     assert 'href="/"' in html  # a way home
     if title:
         assert title in html

@@ -172,3 +172,17 @@ def test_a_key_set_without_a_list_of_keys_is_refused(jwks):
         tokens.verify(raw, keys=lambda refresh: jwks, issuer="https://idp.test",
                       client_id="client", nonce="n")
     assert refused.value.reason == "bad_signature"
+
+
+@pytest.mark.parametrize("name,value", [
+    ("exp", float("nan")), ("exp", float("inf")), ("iat", float("-inf")), ("nbf", float("nan")),
+    ("exp", 10 ** 400),
+])
+def test_times_that_are_not_finite_numbers_are_refused(name, value):
+    key = RSAKey.generate_key(2048, {"kid": "k"}, private=True)
+    jwks = {"keys": [key.as_dict(private=False)]}
+    raw = jwt.encode({"alg": "RS256", "kid": "k"}, _claims(**{name: value}), key)
+    with pytest.raises(tokens.InvalidIdToken) as refused:
+        tokens.verify(raw, keys=lambda refresh: jwks, issuer="https://idp.test",
+                      client_id="client", nonce="n")
+    assert refused.value.reason == "invalid_claims"

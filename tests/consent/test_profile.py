@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from webapp.consent import wording
 from webapp.identifiers import npi_with_check_digit
 from webapp.models import AuditEvent, ConsentEvent, Learner
 
@@ -63,8 +64,8 @@ def test_opting_back_in_queues_held_back_credit_and_history_lists_both(client, l
     events = db_session.scalars(select(ConsentEvent).where(ConsentEvent.learner_id == learner.id)
                                 .order_by(ConsentEvent.id)).all()
     assert [(e.granted, e.source, e.actor_identity_id, e.wording_version) for e in events] == [
-        (False, "physician", identity.id, app.config["CONSENT_WORDING_VERSION"]),
-        (True, "physician", identity.id, app.config["CONSENT_WORDING_VERSION"]),
+        (False, "physician", identity.id, wording.VERSION),
+        (True, "physician", identity.id, wording.VERSION),
     ]
     audits = db_session.scalars(select(AuditEvent).where(AuditEvent.action.like("consent.%"))
                                 .order_by(AuditEvent.id)).all()

@@ -20,6 +20,10 @@ def test_keyboard_only(page, shot):
     expect(page.locator('button[value="priya.lindqvist"]')).to_be_visible()
     tab_to(page, "priya.lindqvist")
     page.keyboard.press("Enter")
+    # The sharing notice on first sign-in, continued by keyboard.
+    page.wait_for_url(re.compile(r"/sharing-notice"))
+    tab_to(page, "Continue")
+    page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/transcript$"))
 
     # Filters: a license cycle, typed into the date fields.
@@ -46,7 +50,8 @@ def test_keyboard_only(page, shot):
     expect(page.get_by_text("You opted out")).to_be_visible()
 
 
-@pytest.mark.parametrize("path", ["/transcript", "/profile", "/faq", "/faq/opting-out", "/support"])
+@pytest.mark.parametrize("path", ["/transcript", "/sharing-notice", "/profile", "/faq",
+                                  "/faq/opting-out", "/support"])
 def test_phone_layout(browser, site, shot, path):
     context = browser.new_context(base_url=site, viewport={"width": 375, "height": 740},
                                   is_mobile=True, has_touch=True)

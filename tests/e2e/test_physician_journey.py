@@ -1,4 +1,5 @@
-"""A physician's visit in a real browser: sign in, transcript, PDF, opt out and in, FAQ, sign out."""
+"""A physician's visit in a real browser: sign in, the sharing notice, transcript, PDF, opt out
+and in, FAQ, sign out."""
 
 from __future__ import annotations
 
@@ -16,6 +17,14 @@ pytestmark = pytest.mark.filterwarnings("ignore:get_jwt_config:DeprecationWarnin
 
 def test_physician_journey(page, shot):
     sign_in(page, "morgan.hale")
+    # The first sign-in shows the sharing permission and how to opt out; Continue keeps the choice.
+    page.wait_for_url(re.compile(r"/sharing-notice\?next="))
+    expect(page.get_by_role("heading", name="Before you continue: sharing your credit with PARS")
+           ).to_be_visible()
+    expect(page.get_by_role("link", name="Change my choice")).to_be_visible()
+    shot(page, "sharing-notice")
+    assert_accessible(page)
+    page.get_by_role("button", name="Continue").click()
     page.wait_for_url(re.compile(r"/transcript$"))
     expect(page.get_by_role("heading", name="Your CME transcript")).to_be_visible()
     expect(page.get_by_text("Morgan Hale, MD")).to_be_visible()
@@ -63,6 +72,7 @@ def test_physician_journey(page, shot):
     page.get_by_role("button", name=re.compile("I give permission")).click()
     expect(page.get_by_text("Thank you: your credit will be shared")).to_be_visible()
     expect(page.get_by_role("cell", name="You, on this site")).to_have_count(2)
+    expect(page.get_by_role("cell", name="You, after signing in")).to_have_count(1)
     page.get_by_role("link", name="Transcript").click()
     expect(page.get_by_text("Withheld")).to_have_count(0)
     expect(page.get_by_text("Queued").first).to_be_visible()

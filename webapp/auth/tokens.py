@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import math
 import time
 from collections.abc import Callable, Collection
 from typing import Any
@@ -117,7 +118,15 @@ def _number(claims: dict[str, Any], name: str) -> float:
     value = claims.get(name)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidIdToken(FailureReason.INVALID_CLAIMS)
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any date
+        raise InvalidIdToken(FailureReason.INVALID_CLAIMS) from None
+    # JSON parsers accept NaN and Infinity; NaN compares false with everything, so an
+    # expiry of NaN would never expire.
+    if not math.isfinite(number):
+        raise InvalidIdToken(FailureReason.INVALID_CLAIMS)
+    return number
 
 
 def _check_claims(

@@ -19,7 +19,8 @@ from flask_login import current_user
 from webapp.auth import flow, provider, services, sessions
 from webapp.auth.failures import FailureReason, failure_for
 from webapp.auth.redirects import safe_next
-from webapp.extensions import db
+from webapp.consent import notice
+from webapp.extensions import db, db_session
 from webapp.models import EndReason
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,12 @@ def callback():
     services.record_sign_in(sign_in)
     db.session.commit()
     flash("You are signed in.", "success")
-    return redirect(verified.next_url or url_for("main.index"))
+    target = verified.next_url or url_for("main.index")
+    # A physician sees the sharing permission first: once, and again when its wording changes.
+    if notice.needed(db_session(), sign_in.identity.learner,
+                     degrees=current_app.config["PHYSICIAN_DEGREES"]):
+        target = url_for("consent.notice", next=target)
+    return redirect(target)
 
 
 @bp.post("/logout")

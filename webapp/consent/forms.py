@@ -9,11 +9,14 @@ from wtforms.validators import AnyOf, Length, Optional, ValidationError
 
 from webapp.boards import BOARDS
 from webapp.identifiers import US_STATES, month_day_is_valid, npi_is_valid
+from webapp.safe_text import NoControlCharacters
 
 MONTHS = ("January February March April May June July August September October November "
           "December").split()
 #: Empty rows offered for adding a license or a board, so the form works without JavaScript.
 SPARE_ROWS = 1
+#: Most licenses and board certifications one physician may list.
+MAX_ROWS = 20
 
 
 class SharingForm(FlaskForm):
@@ -21,6 +24,13 @@ class SharingForm(FlaskForm):
     share = HiddenField(validators=[AnyOf(["yes", "no"], message="Choose whether to share.")])
     #: Set on the confirmation page; opting out takes two steps.
     confirmed = HiddenField(default="")
+
+
+class NoticeForm(FlaskForm):
+    """Continue past the sharing notice, keeping the current choice."""
+
+    #: Where the physician was going when they signed in (checked with ``safe_next``).
+    next = HiddenField(default="")
 
 
 class _Row(FlaskForm):
@@ -31,7 +41,7 @@ class _Row(FlaskForm):
 class LicenseRow(_Row):
     state = SelectField("State", choices=[SelectChoice("", "—")]
                         + [SelectChoice(s, s) for s in sorted(US_STATES)], default="")
-    number = StringField("License number", validators=[Optional(), Length(max=64)],
+    number = StringField("License number", validators=[Optional(), NoControlCharacters(), Length(max=64)],
                          filters=[lambda v: v.strip() if v else v])
 
     def validate_state(self, field):
@@ -44,7 +54,7 @@ class BoardRow(_Row):
     board = SelectField("Board", choices=[SelectChoice("", "—")]
                         + [SelectChoice(code, f"{code} – {name}") for code, name in BOARDS.items()],
                         default="")
-    board_id = StringField("Board ID", validators=[Optional(), Length(max=64)],
+    board_id = StringField("Board ID", validators=[Optional(), NoControlCharacters(), Length(max=64)],
                            filters=[lambda v: v.strip() if v else v])
 
     def validate_board_id(self, field):
@@ -53,7 +63,7 @@ class BoardRow(_Row):
 
 
 class IdentifiersForm(FlaskForm):
-    npi = StringField("NPI (National Provider Identifier)", validators=[Optional()],
+    npi = StringField("NPI (National Provider Identifier)", validators=[Optional(), NoControlCharacters()],
                       filters=[lambda v: v.replace(" ", "").strip() if v else v])
     birth_month = SelectField("Month", choices=[SelectChoice("", "—")]
                               + [SelectChoice(f"{i:02d}", m) for i, m in enumerate(MONTHS, 1)],
@@ -61,6 +71,8 @@ class IdentifiersForm(FlaskForm):
     birth_day = SelectField("Day", choices=[SelectChoice("", "—")]
                             + [SelectChoice(f"{d:02d}", str(d)) for d in range(1, 32)], default="")
     licenses = FieldList(FormField(LicenseRow), min_entries=1)
+    #: Index of the license row chosen as primary (one radio per row, all of this name).
+    primary_license = StringField("Primary license", default="")
     boards = FieldList(FormField(BoardRow), min_entries=1)
 
     def validate_npi(self, field):
@@ -75,7 +87,16 @@ class IdentifiersForm(FlaskForm):
         if month and not month_day_is_valid(f"{month}-{day}"):
             raise ValidationError(f"{MONTHS[int(month) - 1]} has no day {int(day)}.")
 
+    def validate_licenses(self, field):
+        _at_most(field, "licenses", lambda row: row.state.data or row.number.data)
+
+    def validate_primary_license(self, field):
+        value = (field.data or "").strip()
+        if value and not (value.isdigit() and int(value) < len(self.licenses.entries)):
+            raise ValidationError("Choose one of your licenses as the primary one.")
+
     def validate_boards(self, field):
+        _at_most(field, "board certifications", lambda row: row.board.data or row.board_id.data)
         seen = set()
         for row in field.entries:
             board = row.form.board.data
@@ -98,6 +119,26 @@ class IdentifiersForm(FlaskForm):
                     pairs.append(pair)
         return pairs
 
+    def primary_pair(self) -> tuple[str, str] | None:
+        """The license chosen as primary, or None when the chosen row is empty or none was chosen
+        (the services then keep the current primary, or take the next one)."""
+        value = (self.primary_license.data or "").strip()
+        if not value.isdigit() or int(value) >= len(self.licenses.entries):
+            return None
+        row = self.licenses.entries[int(value)].form
+        if row.state.data and row.number.data:
+            return (row.state.data, row.number.data)
+        return None
+
     def board_pairs(self) -> list[tuple[str, str | None]]:
         return [(row.form.board.data, row.form.board_id.data or None)
                 for row in self.boards.entries if row.form.board.data]
+
+
+def _at_most(field, what: str, filled) -> None:
+    """A field error when more than ``MAX_ROWS`` rows are filled in (or sent at all); the
+    form shown again keeps only that many, so the page stays small."""
+    if len(field.entries) > MAX_ROWS + SPARE_ROWS or \
+            sum(1 for row in field.entries if filled(row.form)) > MAX_ROWS:
+        del field.entries[MAX_ROWS + SPARE_ROWS:]
+        raise ValidationError(f"At most {MAX_ROWS} {what} can be listed.")

@@ -5,6 +5,7 @@ Views and staff tools call these; they flush and leave the commit to the caller.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -56,9 +57,14 @@ class IdentifierChange:
 def update_identifiers(
     session: Session, learner: Learner, *, npi: str | None, birth_month_day: str | None,
     licenses: list[tuple[str, str]], boards: list[tuple[str, str | None]], actor: str,
-    policy: Policy,
+    policy: Policy, primary_license: tuple[str, str] | None = None,
 ) -> IdentifierChange:
-    """Replace the learner's identifiers with the given (already validated) values."""
+    """Replace the learner's identifiers with the given (already validated) values.
+
+    ``primary_license`` is one of ``licenses``, the one to report to PARS; None (or
+    a license not in the list) keeps the current primary, or takes the next one
+    when the primary is removed (see ``_keep_one_primary``).
+    """
     changed: list[str] = []
     if (learner.npi or None) != (npi or None):
         learner.npi = npi or None
@@ -67,6 +73,7 @@ def update_identifiers(
         learner.birth_month_day = birth_month_day or None
         changed.append("birth_month_day")
 
+    was_primary = _key(learner.primary_license)
     current = {(lic.state, lic.number): lic for lic in learner.licenses}
     wanted = set(licenses)
     if set(current) != wanted:
@@ -77,6 +84,9 @@ def update_identifiers(
             if (state, number) not in current:
                 learner.licenses.append(License(state=state, number=number))
         changed.append("licenses")
+    _keep_one_primary(session, learner, primary_license, new_order=licenses)
+    if _key(learner.primary_license) != was_primary:
+        changed.append("primary_license")
 
     certs = {c.board: c for c in learner.board_certifications}
     wanted_boards = dict(boards)
@@ -101,12 +111,84 @@ def update_identifiers(
     return IdentifierChange(tuple(changed))
 
 
+def _key(lic: License | None) -> tuple[str, str] | None:
+    return None if lic is None else (lic.state, lic.number)
+
+
+def _keep_one_primary(session: Session, learner: Learner, chosen: tuple[str, str] | None, *,
+                      new_order: list[tuple[str, str]]) -> None:
+    """Mark exactly one of the learner's licenses primary (none when there are none).
+
+    ``chosen`` wins when it is one of them. Otherwise the current primary stays; if
+    it was removed, the next one takes over: the oldest remaining license, or, when
+    all are new, the first in ``new_order``. The first license a learner adds is
+    therefore primary until they choose another.
+    """
+    if not learner.licenses:
+        return
+    by_key = {(lic.state, lic.number): lic for lic in learner.licenses}
+    marked = [lic for lic in learner.licenses if lic.primary]
+    target = by_key.get(chosen) if chosen else None
+    if target is None and marked:
+        target = marked[0]
+    if target is None:
+        saved = sorted((lic for lic in learner.licenses if lic.id is not None), key=lambda x: x.id)
+        target = saved[0] if saved else by_key[next(k for k in new_order if k in by_key)]
+    if marked == [target]:
+        return
+    # One statement at a time: the unique index on the primary license allows one
+    # per learner at every step, so removals and the old flag go first.
+    for lic in marked:
+        lic.primary = False
+    session.flush()
+    target.primary = True
+    session.flush()
+
+
 SOURCE_WORDS = {
     ConsentSource.PHYSICIAN: "You, on this site",
     ConsentSource.STAFF: "CME staff, on your behalf",
     ConsentSource.IMPORT: "Imported from the learning system",
 }
+#: The same, as staff read them on the physician's record.
+STAFF_SOURCE_WORDS = {
+    **SOURCE_WORDS,
+    ConsentSource.PHYSICIAN: "The physician, on this site",
+}
 
 
 def source_words(source: ConsentSource) -> str:
     return SOURCE_WORDS[source]
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of the sharing history: a choice, or the sharing notice shown."""
+
+    at: dt.datetime
+    what: str
+    by: str
+    wording_version: str | None
+    note: str | None = None
+    notice: bool = False
+
+
+def history(learner: Learner, *, for_staff: bool = False) -> list[HistoryEntry]:
+    """Choices and notices shown, newest first (needs ``consent_events`` and ``consent_notices``)."""
+    words = STAFF_SOURCE_WORDS if for_staff else SOURCE_WORDS
+    entries = [
+        HistoryEntry(at=e.created_at, what="Share" if e.granted else "Do not share",
+                     by=words[e.source], wording_version=e.wording_version, note=e.note)
+        for e in reversed(learner.consent_events)
+    ]
+    for n in reversed(learner.consent_notices):
+        kept = "sharing" if n.sharing else "not sharing"
+        entries.append(HistoryEntry(
+            at=n.shown_at, notice=True,
+            what=f"Sharing notice shown; continued ({kept})",
+            by="The physician, after signing in" if for_staff else "You, after signing in",
+            wording_version=n.wording_version,
+            note=f"Continued {n.acknowledged_at:%b %-d, %Y %H:%M} UTC" if for_staff else None,
+        ))
+    # Stable: entries at the same instant keep choices before notices, newest first.
+    return sorted(entries, key=lambda entry: entry.at, reverse=True)

@@ -1,19 +1,26 @@
-"""The profile: the sharing permission, its history, and the identifiers PARS needs."""
+"""The profile: the sharing permission, its history, and the identifiers PARS needs;
+and the sharing notice shown after sign-in."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+import datetime as dt
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from webapp.auth.access import physician_required
+from webapp.auth.redirects import safe_next
 from webapp.boards import BOARDS
-from webapp.consent import services
-from webapp.consent.forms import SPARE_ROWS, IdentifiersForm, SharingForm
+from webapp.consent import notice as notices
+from webapp.consent import services, wording
+from webapp.consent.forms import SPARE_ROWS, IdentifiersForm, NoticeForm, SharingForm
 from webapp.dates import MonthDay
+from webapp.db import utcnow
 from webapp.extensions import db, db_session
 from webapp.models import ConsentSource, Learner
+from webapp.models.people import is_physician
 from webapp.pars import policy as pars_policy
 
 bp = Blueprint("consent", __name__)
@@ -24,30 +31,37 @@ def _learner() -> Learner:
         select(Learner)
         .where(Learner.id == current_user.learner_id)
         .options(selectinload(Learner.licenses), selectinload(Learner.board_certifications),
-                 selectinload(Learner.consent_events))
+                 selectinload(Learner.consent_events), selectinload(Learner.consent_notices))
     ).scalar_one()
 
 
 def _identifiers_form(learner: Learner) -> IdentifiersForm:
     month, _, day = (learner.birth_month_day or "").partition("-")
     licenses = [{"state": lic.state, "number": lic.number} for lic in learner.licenses]
+    primary = learner.primary_license
     boards = [{"board": c.board, "board_id": c.board_id or ""} for c in learner.board_certifications]
     return IdentifiersForm(formdata=None, data={
         "npi": learner.npi or "", "birth_month": month, "birth_day": day,
         "licenses": licenses + [{}] * SPARE_ROWS, "boards": boards + [{}] * SPARE_ROWS,
+        "primary_license": str(learner.licenses.index(primary)) if primary else "",
     })
+
+
+def _permission() -> dict[str, str]:
+    return {"text": wording.permission(current_app.config["INSTITUTION_NAME"]),
+            "version": wording.VERSION}
 
 
 def _render(learner: Learner, identifiers: IdentifiersForm | None = None, status: int = 200):
     return render_template(
         "consent/profile.html",
         learner=learner,
+        permission=_permission(),
         shares=learner.shares(current_app.config["CONSENT_DEFAULT"]),
         chosen=learner.chose_personally,
         sharing=SharingForm(),
         identifiers=identifiers or _identifiers_form(learner),
-        history=list(reversed(learner.consent_events)),
-        source_words=services.source_words,
+        history=services.history(learner),
         boards=BOARDS,
         year_close=MonthDay.parse(current_app.config["PARS_YEAR_CLOSE"]),
     ), status
@@ -77,14 +91,15 @@ def sharing():
         db_session(), learner, granted, source=ConsentSource.PHYSICIAN, actor=current_user.actor,
         policy=pars_policy.from_app(),
         actor_identity_id=current_user.identity.id,
-        wording_version=current_app.config["CONSENT_WORDING_VERSION"],
+        wording_version=wording.VERSION,
     )
     db.session.commit()
     if event is None:
         flash("Your sharing choice was already recorded; nothing changed.", "info")
     elif granted:
-        flash("Thank you: your credit will be shared with PARS and CME Passport. Credit that was "
-              "held back is sent in the next transmission.", "success")
+        flash("Thank you: your credit will be shared with PARS, and shows in CME Passport once "
+              "PARS matches it to you. Credit that was held back goes with the next submission, "
+              "if PARS still accepts it.", "success")
     else:
         flash("You opted out: from now on your credit is not sent to PARS. Credit already sent "
               "stays there.", "success")
@@ -101,14 +116,74 @@ def identifiers():
         return _render(learner, form, 422)
     change = services.update_identifiers(
         db_session(), learner, npi=form.npi.data or None, birth_month_day=form.birth_month_day,
-        licenses=form.license_pairs(), boards=form.board_pairs(), actor=current_user.actor,
-        policy=pars_policy.from_app(),
+        licenses=form.license_pairs(), primary_license=form.primary_pair(),
+        boards=form.board_pairs(), actor=current_user.actor, policy=pars_policy.from_app(),
     )
     db.session.commit()
     if change.changed:
-        flash("Your details were saved. Credit that was waiting for them is sent in the next "
-              "transmission.", "success")
+        flash("Your details were saved. Credit that was waiting for them, or that PARS rejected "
+              "for a missing or unmatched detail, goes with the next submission.", "success")
     else:
         flash("Nothing changed.", "info")
     return redirect(url_for(".profile") + "#identifiers")
 
+
+
+#: In the (signed) session cookie: when this sign-in first showed the notice, and for which
+#: learner and wording version.
+NOTICE_SHOWN = "sharing_notice_shown"
+
+
+def _physician(learner: Learner) -> bool:
+    """Reported to PARS as a physician (the configured degrees)."""
+    return is_physician(learner.degree, current_app.config["PHYSICIAN_DEGREES"])
+
+
+def _shown_at(learner: Learner) -> dt.datetime | None:
+    mark = session.get(NOTICE_SHOWN)
+    if not (isinstance(mark, dict) and mark.get("learner") == learner.id
+            and mark.get("version") == wording.VERSION):
+        return None
+    try:
+        return dt.datetime.fromisoformat(mark["at"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+@bp.get("/sharing-notice")
+@physician_required
+def notice():
+    """The permission and how to opt out, before the transcript (see ``consent.notice``)."""
+    next_url = safe_next(request.args.get("next")) or url_for("transcript.index")
+    learner = _learner()
+    if not _physician(learner):
+        return redirect(next_url)  # not reported to PARS: nothing to tell them
+    if _shown_at(learner) is None:
+        session[NOTICE_SHOWN] = {"learner": learner.id, "version": wording.VERSION,
+                                 "at": utcnow().isoformat()}
+    return render_template(
+        "consent/notice.html", learner=learner, permission=_permission(),
+        shares=learner.shares(current_app.config["CONSENT_DEFAULT"]),
+        chosen=learner.chose_personally,
+        form=NoticeForm(formdata=None, next=next_url),
+        change_url=url_for(".profile", _anchor="sharing"),
+        year_close=MonthDay.parse(current_app.config["PARS_YEAR_CLOSE"]),
+    )
+
+
+@bp.post("/sharing-notice")
+@physician_required
+def acknowledge_notice():
+    """Continue: the current choice stays; that the notice was shown is recorded."""
+    # CSRFProtect refused a post without a valid token before this view ran.
+    next_url = safe_next(NoticeForm().next.data) or url_for("transcript.index")
+    learner = _learner()
+    if _physician(learner):
+        notices.acknowledge(
+            db_session(), learner, identity_id=current_user.identity.id,
+            shown_at=_shown_at(learner), consent_default=current_app.config["CONSENT_DEFAULT"],
+            degrees=current_app.config["PHYSICIAN_DEGREES"], actor=current_user.actor,
+        )
+        db.session.commit()
+    session.pop(NOTICE_SHOWN, None)
+    return redirect(next_url)

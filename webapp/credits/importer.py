@@ -51,6 +51,10 @@ STAGE_CHUNK = 1000
 MERGE_CHUNK = 500
 #: Errors kept for the report; a file wrong on every row still says how many there were.
 MAX_REPORTED_ERRORS = 5000
+#: A row of the export is a few hundred bytes; these bound what one line or one
+#: record (quoted line breaks included) may make the reader hold.
+MAX_LINE_BYTES = 16 * 1024
+MAX_RECORD_BYTES = 64 * 1024
 
 Progress = Callable[[int], None]
 #: A staged row as the merge reads it back: a plain ``import_rows`` row with the
@@ -102,18 +106,48 @@ class _Errors:
                 self.kept.append(error)
 
 
-def _decoded_lines(stream: IO[bytes], errors: _Errors, progress: Progress | None) -> Iterator[str]:
-    """Decode line by line so a wrong encoding is reported with its line number."""
-    for number, raw in enumerate(stream, start=1):
-        if progress:
-            progress(len(raw))
-        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-            raw = raw[3:]
-        try:
-            yield raw.decode("utf-8")
-        except UnicodeDecodeError:
-            errors.add([RowError(number, "", "not UTF-8 text; export the file as UTF-8 (CSV UTF-8)")])
-            yield raw.decode("utf-8", errors="replace")
+class _TooLong(Exception):
+    """A line or a record over the limits: the file is not read any further."""
+
+    def __init__(self, error: RowError) -> None:
+        self.error = error
+        super().__init__(str(error))
+
+
+class _Lines:
+    """The file's lines, decoded one at a time so a wrong encoding is reported with its
+    line number, and never longer than ``MAX_LINE_BYTES`` (or a record than
+    ``MAX_RECORD_BYTES``), so a hostile file cannot make the reader hold it whole."""
+
+    def __init__(self, stream: IO[bytes], errors: _Errors, progress: Progress | None) -> None:
+        self.stream, self.errors, self.progress = stream, errors, progress
+        self.number = 0
+        #: Bytes read since the CSV reader last returned a record.
+        self.record_bytes = 0
+
+    def __iter__(self) -> Iterator[str]:
+        while True:
+            raw = self.stream.readline(MAX_LINE_BYTES + 1)
+            if not raw:
+                return
+            self.number += 1
+            if self.progress:
+                self.progress(len(raw))
+            if len(raw) > MAX_LINE_BYTES:
+                raise _TooLong(RowError(self.number, "", f"the line is longer than {MAX_LINE_BYTES:,} "
+                                        "bytes; the file is not a credit export"))
+            self.record_bytes += len(raw)
+            if self.record_bytes > MAX_RECORD_BYTES:
+                raise _TooLong(RowError(self.number, "", f"the record is longer than "
+                                        f"{MAX_RECORD_BYTES:,} bytes (an unclosed quote?)"))
+            if self.number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError:
+                self.errors.add([RowError(self.number, "",
+                                          "not UTF-8 text; export the file as UTF-8 (CSV UTF-8)")])
+                yield raw.decode("utf-8", errors="replace")
 
 
 def import_credits(
@@ -160,13 +194,16 @@ def _stage(
     session: Session, key: str, stream: IO[bytes], errors: _Errors, today: dt.date,
     progress: Progress | None,
 ) -> int:
-    reader = csv.reader(_decoded_lines(stream, errors, progress), strict=True)
+    lines = _Lines(stream, errors, progress)
+    reader = csv.reader(lines, strict=True)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         raise ImportRejected([RowError(0, "", "the file is empty; expected a header row")]) from None
     except csv.Error as exc:
         raise ImportRejected([RowError(1, "", f"not a readable CSV header: {exc}")]) from None
+    except _TooLong as exc:
+        raise ImportRejected([exc.error]) from None
     header_errors = check_header(header)
     if header_errors:
         errors.add(header_errors)
@@ -175,12 +212,16 @@ def _stage(
     rows = 0
     pending: list[dict[str, Any]] = []
     while True:
+        lines.record_bytes = 0
         try:
             cells = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
             errors.add([RowError(reader.line_num, "", f"not readable as CSV: {exc}")])
+            break
+        except _TooLong as exc:
+            errors.add([exc.error])
             break
         if not any(c.strip() for c in cells):
             continue  # blank line
@@ -430,7 +471,9 @@ class _Merger:
             lic.state == row.license_state and lic.number == row.license_number
             for lic in learner.licenses
         ):
-            learner.licenses.append(License(state=row.license_state, number=row.license_number))
+            # Primary only as the learner's first license: never overrides the physician's choice.
+            learner.licenses.append(License(state=row.license_state, number=row.license_number,
+                                            primary=not learner.licenses))
             changed = True
         if row.board:
             cert = next((c for c in learner.board_certifications if c.board == row.board), None)

@@ -17,6 +17,8 @@ from email_validator import EmailNotValidError, validate_email
 from webapp.boards import BOARDS, REGISTRY
 from webapp.cme_credit import parse_credit
 from webapp.identifiers import US_STATES, month_day_is_valid, npi_is_valid
+from webapp.safe_text import MESSAGE as CONTROL_MESSAGE
+from webapp.safe_text import has_control_characters, printable
 
 REQUIRED = (
     "learner_id", "first_name", "last_name", "email", "degree",
@@ -40,6 +42,17 @@ MAX_LENGTH = {
     "learner_id": 64, "activity_id": 64, "first_name": 255, "last_name": 255, "email": 320,
     "activity_title": 500, "license_number": 64, "board_id": 64, "board_credit_type": 100,
 }
+#: Every other column holds a code, a date or a number.
+DEFAULT_MAX_LENGTH = 100
+
+#: A header longer than this is not the export (it has 19 columns); nothing else is read.
+MAX_HEADER_COLUMNS = 64
+#: Longest column name shown back in a message.
+_SHOWN_NAME = 40
+
+
+def _shown(name: str) -> str:
+    return name if len(name) <= _SHOWN_NAME else name[:_SHOWN_NAME] + "…"
 
 
 @dataclass(frozen=True)
@@ -50,7 +63,8 @@ class RowError:
 
     def __str__(self) -> str:
         where = f"line {self.line}" if self.line else "file"
-        return f"{where}, {self.column}: {self.message}" if self.column else f"{where}: {self.message}"
+        text = f"{where}, {self.column}: {self.message}" if self.column else f"{where}: {self.message}"
+        return printable(text)
 
 
 def digest(values: tuple[Any, ...]) -> str:
@@ -59,13 +73,19 @@ def digest(values: tuple[Any, ...]) -> str:
 
 
 def check_header(header: list[str]) -> list[RowError]:
+    if len(header) > MAX_HEADER_COLUMNS:
+        return [RowError(1, "", f"the header has {len(header)} columns; the export has "
+                         f"{len(COLUMNS)} ({', '.join(COLUMNS)})")]
     errors = []
     seen: set[str] = set()
     for name in header:
+        if has_control_characters(name):
+            errors.append(RowError(1, _shown(name), "column name contains a control character"))
+            continue
         if name in seen:
-            errors.append(RowError(1, name, "this column appears more than once"))
+            errors.append(RowError(1, _shown(name), "this column appears more than once"))
         elif name not in COLUMNS:
-            errors.append(RowError(1, name or "(blank)", "unknown column; expected only: "
+            errors.append(RowError(1, _shown(name) or "(blank)", "unknown column; expected only: "
                                    + ", ".join(COLUMNS)))
         seen.add(name)
     for name in REQUIRED:
@@ -84,10 +104,14 @@ def check_row(line: int, cells: dict[str, str], today: dt.date) -> tuple[dict[st
 
     for name in COLUMNS:
         value = cells.get(name, "").strip()
-        if name in REQUIRED and not value:
+        if has_control_characters(value):
+            fail(name, CONTROL_MESSAGE)
+            value = ""
+        elif name in REQUIRED and not value:
             fail(name, "required, but blank")
-        elif name in MAX_LENGTH and len(value) > MAX_LENGTH[name]:
-            fail(name, f"longer than {MAX_LENGTH[name]} characters")
+        elif len(value) > MAX_LENGTH.get(name, DEFAULT_MAX_LENGTH):
+            fail(name, f"longer than {MAX_LENGTH.get(name, DEFAULT_MAX_LENGTH)} characters")
+            value = ""
         v[name] = value or None
 
     if v["email"]:
@@ -107,7 +131,9 @@ def check_row(line: int, cells: dict[str, str], today: dt.date) -> tuple[dict[st
         v["license_state"] = v["license_state"].upper()
         if v["license_state"] not in US_STATES:
             fail("license_state", "not a two-letter U.S. state code")
-    if bool(v["license_state"]) != bool(v["license_number"]):
+    refused = {e.column for e in errors}  # refused cells count as blank below, without a second error
+    if bool(v["license_state"]) != bool(v["license_number"]) \
+            and not refused & {"license_state", "license_number"}:
         missing = "license_number" if v["license_state"] else "license_state"
         fail(missing, "a license needs both its state and its number")
     if v["accme_activity_id"] and not _ACCME_ID.match(v["accme_activity_id"]):
@@ -137,11 +163,12 @@ def check_row(line: int, cells: dict[str, str], today: dt.date) -> tuple[dict[st
             fail("board", f"unknown board {board!r}; expected one of " + ", ".join(BOARDS))
         entry = REGISTRY.get(board)
         if not v["board_credit_type"]:
-            fail("board_credit_type", "required when a board is given")
+            if "board_credit_type" not in refused:
+                fail("board_credit_type", "required when a board is given")
         elif entry is not None and not entry.takes_credit_type(v["board_credit_type"]):
             fail("board_credit_type", f"{board} has no credit type {v['board_credit_type']!r}; "
                  "expected one of " + ", ".join(entry.credit_types))
-        if not v["board_credits"]:
+        if not v["board_credits"] and "board_credits" not in refused:
             fail("board_credits", "required when a board is given")
     else:
         for name in ("board_id", "board_credit_type", "board_credits"):

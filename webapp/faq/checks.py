@@ -34,6 +34,7 @@ def check(
         problems.extend(Problem(question.path, m) for m in placeholders.problems(question.source,
                                                                                   known))
         problems.extend(Problem(question.path, m) for m in _heading_problems(question.source))
+        problems.extend(Problem(question.path, m) for m in question.body.dropped)
         problems.extend(
             Problem(question.path, m)
             for m in _link_problems(question, library, portal_url, route_exists)

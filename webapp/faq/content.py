@@ -7,6 +7,7 @@ turns the problems into a failing exit code before anything ships.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,13 +80,53 @@ def question_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*.md") if p.is_file())
 
 
+#: The longest question file is a few KB; markdown's cost grows faster than its size.
+MAX_FILE_BYTES = 32 * 1024
+#: Deepest nesting of link brackets, and longest run of emphasis marks, a question may have.
+MAX_BRACKET_DEPTH = 8
+MAX_EMPHASIS_RUN = 12
+_EMPHASIS_RUN = re.compile(rf"[*_]{{{MAX_EMPHASIS_RUN + 1},}}")
+
+
+class ContentTooComplex(frontmatter.FrontMatterError):
+    """A file over the size or nesting limits: refused before markdown sees it."""
+
+
+def _check_limits(body: str) -> None:
+    depth = deepest = 0
+    escaped = False
+    for ch in body:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == "[":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == "]" and depth:
+            depth -= 1
+    if deepest > MAX_BRACKET_DEPTH:
+        raise ContentTooComplex(f"link brackets nested {deepest} deep; at most "
+                                f"{MAX_BRACKET_DEPTH} are allowed")
+    run = _EMPHASIS_RUN.search(body)
+    if run:
+        line = body.count("\n", 0, run.start()) + 1
+        raise ContentTooComplex(f"body line {line}: a run of {len(run.group())} emphasis marks "
+                                f"('*' or '_'); at most {MAX_EMPHASIS_RUN} are allowed")
+
+
 def load_file(path: Path, known: Mapping[str, Value]) -> Question:
     """One question; raises ``frontmatter.FrontMatterError`` or ``UnicodeDecodeError``."""
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise ContentTooComplex(f"the file is {size:,} bytes; a question may have at most "
+                                f"{MAX_FILE_BYTES:,}")
     text = path.read_text(encoding="utf-8")
     fields, body = frontmatter.split(text)
     meta = frontmatter.parse(fields)
     if not body.strip():
         raise frontmatter.FrontMatterError("the question has no answer text after the front matter")
+    _check_limits(body)
     return Question(
         path=path,
         slug=meta.slug,
@@ -118,6 +159,13 @@ def load_directory(directory: Path, known: Mapping[str, Value]) -> Library:
             continue
         except UnicodeDecodeError:
             problems.append(Problem(path, "not UTF-8 text"))
+            continue
+        except RecursionError:
+            problems.append(Problem(path, "too deeply nested to render; simplify the markdown"))
+            continue
+        except Exception as exc:  # noqa: BLE001 - one bad file must not take the FAQ down
+            problems.append(Problem(path, f"could not be loaded or rendered: "
+                                          f"{type(exc).__name__}: {exc}"))
             continue
         if question.slug in seen:
             first = seen[question.slug].name

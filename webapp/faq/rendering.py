@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from html import unescape
 from html.parser import HTMLParser
+from urllib.parse import urlsplit
 
 import markdown
 import nh3
@@ -81,6 +82,39 @@ class Rendered:
     ids: frozenset[str]
     #: Every link target, as written after placeholders were filled in.
     links: tuple[str, ...] = field(default=())
+    #: What sanitising removed (raw HTML, unsafe links), for ``flask faq check``.
+    dropped: tuple[str, ...] = field(default=())
+
+
+class _Unsafe(HTMLParser):
+    """What ``sanitise`` will remove from rendered markdown, described for authors."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def _note(self, message: str) -> None:
+        if message not in self.found:
+            self.found.append(message)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "h1":
+            return  # a '#' heading: the check names its line
+        if tag not in ALLOWED_TAGS:
+            self._note(f"<{tag}> is removed from the page (raw HTML and images are not shown); "
+                       "write markdown instead")
+            return
+        for name, value in attrs:
+            if name == "href" and value is not None:
+                scheme = urlsplit(value.strip()).scheme.lower() if ":" in value else ""
+                if scheme and scheme not in URL_SCHEMES:
+                    self._note(f"link {value[:60]!r} is removed: only "
+                               + ", ".join(sorted(URL_SCHEMES)) + " links are allowed")
+            elif name.startswith("on") or name == "style":
+                self._note(f"attribute {name!r} on <{tag}> is removed")
+
+    def handle_comment(self, data: str) -> None:
+        self._note("an HTML comment is removed from the page")
 
 
 #: Elements whose edges separate words in the plain text.
@@ -141,7 +175,14 @@ def render(body: str, known: Mapping[str, Value]) -> Rendered:
         ],
         output_format="html",
     )
-    html = sanitise(protected.restore_html(converter.convert(protected.source)))
+    raw = protected.restore_html(converter.convert(protected.source))
+    unsafe = _Unsafe()
+    try:
+        unsafe.feed(raw)
+        unsafe.close()
+    except ValueError:  # nothing the parser cannot read reaches the page unsanitised anyway
+        pass
+    html = sanitise(raw)
     inspector = _Inspector()
     inspector.feed(html)
     inspector.close()
@@ -151,4 +192,5 @@ def render(body: str, known: Mapping[str, Value]) -> Rendered:
         headings=tuple(inspector.headings),
         ids=frozenset(inspector.ids),
         links=tuple(inspector.links),
+        dropped=tuple(unsafe.found),
     )

@@ -26,7 +26,14 @@ from webapp.models.delivery import (
     RunOutcome,
     StateClass,
 )
-from webapp.models.people import BoardCertification, ConsentEvent, ConsentSource, Learner, License
+from webapp.models.people import (
+    BoardCertification,
+    ConsentEvent,
+    ConsentNotice,
+    ConsentSource,
+    Learner,
+    License,
+)
 from webapp.models.staging import ImportRow
 from webapp.models.support import RequestKind, RequestState, SupportRequest
 
@@ -35,7 +42,8 @@ __all__ = [
     "Action", "BoardDecision", "EventKind", "RunKind", "RunOutcome", "StateClass", "Activity",
     "AuditEvent", "Batch", "BatchKind",
     "BatchState", "BoardCertification", "BoardCredit", "BoardStatus", "Completion",
-    "ConsentEvent", "ConsentSource", "Delivery", "DeliveryEvent", "DeliveryState", "EndReason",
-    "EngineRun", "Identity", "IdentityLink", "ImportRow", "Learner", "License", "RequestKind", "RequestState",
+    "ConsentEvent", "ConsentNotice", "ConsentSource", "Delivery", "DeliveryEvent", "DeliveryState",
+    "EndReason", "EngineRun", "Identity", "IdentityLink", "ImportRow", "Learner", "License",
+    "RequestKind", "RequestState",
     "SupportRequest", "UserSession",
 ]

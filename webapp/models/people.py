@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.db import Base, intpk, str64, str255, string_enum, timestamp, utcnow
@@ -78,6 +78,9 @@ class Learner(Base):
     consent_events: Mapped[list[ConsentEvent]] = relationship(
         back_populates="learner", order_by="ConsentEvent.id"
     )
+    consent_notices: Mapped[list[ConsentNotice]] = relationship(
+        back_populates="learner", order_by="ConsentNotice.id"
+    )
     completions: Mapped[list[Completion]] = relationship(back_populates="learner")
     identities: Mapped[list[Identity]] = relationship(back_populates="learner")
 
@@ -98,6 +101,18 @@ class Learner(Base):
         """Whether credit may be sent, with ``default`` for learners who never chose."""
         return default if self.consent_granted is None else self.consent_granted
 
+    @property
+    def primary_license(self) -> License | None:
+        """The license reported to PARS: the one marked primary.
+
+        Rows written around the services (bulk inserts) may mark none; the oldest
+        license is then taken, the same rule migration 0006 applied to existing rows.
+        """
+        if not self.licenses:
+            return None
+        marked = next((lic for lic in self.licenses if lic.primary), None)
+        return marked or min(self.licenses, key=lambda lic: (lic.id is None, lic.id or 0))
+
     def board_id_for(self, board: str) -> str | None:
         for cert in self.board_certifications:
             if cert.board == board:
@@ -112,12 +127,20 @@ class License(Base):
     """A state medical license: with its state, one way PARS matches a physician."""
 
     __tablename__ = "licenses"
-    __table_args__ = (UniqueConstraint("learner_id", "state", "number"),)
+    __table_args__ = (
+        UniqueConstraint("learner_id", "state", "number"),
+        # At most one primary per learner; the services keep it exactly one while
+        # the learner has any license.
+        Index("uq_licenses_one_primary", "learner_id", unique=True,
+              sqlite_where=text("is_primary"), postgresql_where=text("is_primary")),
+    )
 
     id: Mapped[intpk]
     learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
     state: Mapped[str] = mapped_column(String(2))
     number: Mapped[str64]
+    #: The license reported to PARS with the physician's credit (chosen on the profile).
+    primary: Mapped[bool] = mapped_column("is_primary", default=False, server_default=false())
     created_at: Mapped[timestamp]
 
     learner: Mapped[Learner] = relationship(back_populates="licenses")
@@ -157,3 +180,28 @@ class ConsentEvent(Base):
     created_at: Mapped[timestamp]
 
     learner: Mapped[Learner] = relationship(back_populates="consent_events")
+
+
+class ConsentNotice(Base):
+    """The sharing notice, shown to a physician after signing in and acknowledged.
+
+    One row per physician and wording version they were shown (two only if two
+    sessions acknowledged at once). Rows are only ever added.
+    """
+
+    __tablename__ = "consent_notices"
+
+    id: Mapped[intpk]
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id"), index=True)
+    #: The signed-in identity the notice was shown to.
+    identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id"))
+    #: Version of the permission text shown (``webapp.consent.wording``).
+    wording_version: Mapped[str] = mapped_column(String(32))
+    #: Whether credit was being shared when the physician continued (continuing keeps it).
+    sharing: Mapped[bool]
+    #: When the notice was first shown in that sign-in.
+    shown_at: Mapped[timestamp]
+    #: When the physician continued past it.
+    acknowledged_at: Mapped[timestamp]
+
+    learner: Mapped[Learner] = relationship(back_populates="consent_notices")

@@ -41,6 +41,8 @@ from webapp.pars.eligibility import Assessment, Rules, assess
 class LicenseFacts:
     state: str
     number: str
+    id: int
+    primary: bool
 
 
 @dataclass(slots=True, frozen=True)
@@ -76,6 +78,7 @@ class LearnerFacts:
     board_certifications: list[BoardCertificationFacts] = field(default_factory=list)
 
     is_physician = Learner.is_physician
+    primary_license = Learner.primary_license
     shares = Learner.shares
     board_id_for = Learner.board_id_for
 
@@ -131,12 +134,13 @@ def load(session: Session, completion_ids: Iterable[int]) -> dict[int, Completio
             completion_id, learner_id, activity_id, completion_date, cme_credits, revision,
             ActivityFacts(accme_id, title), learner, [])
     learner_ids = sorted(learners)
-    for learner_id, state, number in conn.execute(
-        select(License.learner_id, License.state, License.number)
+    for learner_id, state, number, license_id, primary in conn.execute(
+        select(License.learner_id, License.state, License.number, License.id, License.primary)
         .where(License.learner_id.in_(learner_ids))
         .order_by(License.learner_id, License.state, License.id)
     ).all():
-        learners[learner_id].licenses.append(LicenseFacts(state, number))
+        learners[learner_id].licenses.append(LicenseFacts(state, number, license_id,
+                                                          bool(primary)))
     for learner_id, board, board_id in conn.execute(
         select(BoardCertification.learner_id, BoardCertification.board,
                BoardCertification.board_id)

@@ -24,7 +24,7 @@ def build(
     """The record for ``completion`` as it stands now, with the parts that can go
     (``parts.sends_cme``, ``parts.sends_boards``): CME credit ``0.00`` means no CME
     part. Holds personal data: never log it."""
-    license_ = learner.licenses[0] if learner.licenses else None
+    license_ = learner.primary_license
     return {
         "credit_id": credit_id,
         "action": action.value,

@@ -34,6 +34,7 @@ from webapp.models import (
 from webapp.pars.codes import rejection
 from webapp.pars.eligibility import Rules
 from webapp.pars.outbox import staff_actions
+from webapp.safe_text import has_control_characters
 
 S = DeliveryState
 PAGE_SIZE = 50
@@ -223,12 +224,14 @@ def open_requests_count(session: Session) -> int:
 def find_physicians(session: Session, q: str, page: int = 1) -> Page:
     """By name, e-mail, NPI or learner ID; an exact identifier match comes first."""
     q = q.strip()
-    if not q:
+    if not q or has_control_characters(q):  # NUL cannot even be sent to PostgreSQL
         return Page([], 1, 0)
-    like = f"%{q.lower()}%"
+    # autoescape: "%" and "_" in the query are the characters themselves, not wildcards.
+    needle = q.lower()
     full_name = func.lower(Learner.first_name + " " + Learner.last_name)
     query = (select(Learner)
-             .where(or_(full_name.like(like), func.lower(Learner.email).like(like),
+             .where(or_(full_name.contains(needle, autoescape=True),
+                        func.lower(Learner.email).contains(needle, autoescape=True),
                         Learner.npi == q, func.lower(Learner.source_id) == q.lower()))
              .order_by(Learner.last_name, Learner.first_name, Learner.id))
     return paginate(session, query, page)

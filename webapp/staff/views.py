@@ -27,7 +27,9 @@ from sqlalchemy import select
 from webapp import audit
 from webapp.auth import services as auth_services
 from webapp.auth.access import staff_required
+from webapp.consent import notice as consent_notice
 from webapp.consent import services as consent_services
+from webapp.consent import wording
 from webapp.extensions import db, db_session
 from webapp.models import (
     Batch,
@@ -221,8 +223,12 @@ def physician(learner_id: int):
         "staff/physician.html", learner=learner, transcript=transcript,
         consent_form=StaffConsentForm(),
         shares=learner.shares(current_app.config["CONSENT_DEFAULT"]),
-        history=list(reversed(learner.consent_events)),
-        source_words=consent_services.source_words,
+        history=consent_services.history(learner, for_staff=True),
+        wording_version=wording.VERSION,
+        notice_shown=next((n for n in reversed(learner.consent_notices)
+                           if n.wording_version == wording.VERSION), None),
+        notice_pending=consent_notice.needed(
+            db_session(), learner, degrees=current_app.config["PHYSICIAN_DEGREES"]),
         requests=support_services.for_learner(db_session(), learner.id),
     )
 
@@ -257,7 +263,7 @@ def record_consent(learner_id: int):
         db_session(), learner, form.granted.data == "yes", source=ConsentSource.STAFF,
         policy=pars_policy.from_app(),
         actor=current_user.actor, actor_identity_id=current_user.identity.id,
-        wording_version=current_app.config["CONSENT_WORDING_VERSION"], note=form.note.data,
+        wording_version=wording.VERSION, note=form.note.data,
     )
     db.session.commit()
     flash("Recorded." if event else "That was already the physician's choice; nothing changed.",

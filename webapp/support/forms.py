@@ -6,6 +6,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from wtforms.validators import DataRequired, Length, Optional
 
 from webapp.models import RequestKind
+from webapp.safe_text import NoControlCharacters
 
 
 class ReportForm(FlaskForm):
@@ -18,10 +19,11 @@ class ReportForm(FlaskForm):
         "Tell us about it",
         description="The activity, the date you completed it and what you expected to see.",
         validators=[DataRequired(message="Describe the problem so staff can look into it."),
-                    Length(max=4000)],
+                    NoControlCharacters(multiline=True), Length(max=4000)],
     )
 
 
 class AnswerForm(FlaskForm):
     answer = TextAreaField("Answer to the physician", validators=[
-        DataRequired(message="Write the answer the physician will see."), Length(max=4000)])
+        DataRequired(message="Write the answer the physician will see."),
+        NoControlCharacters(multiline=True), Length(max=4000)])

@@ -151,7 +151,7 @@ def pdf_bytes(transcript: Transcript, institution: str, today: dt.date | None = 
     pdf.multi_cell(0, 4, _latin1(
         f"This transcript lists credit recorded by {institution}. 'Reported to PARS' shows "
         "whether the credit was reported to ACCME's Program and Activity Reporting System, "
-        "from which it appears in CME Passport."))
+        "from which it reaches CME Passport once PARS matches it to the physician."))
     return bytes(pdf.output())
 
 

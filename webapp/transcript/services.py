@@ -247,8 +247,9 @@ def pars_status(
                       on=_date(current.settled_at or current.sent_at),
                       action="Add your NPI or a state license", fix_on_profile=True)
     if shown == Status.ACCEPTED:
-        return status(Status.ACCEPTED, "PARS accepted it: it is in CME Passport and visible to "
-                      "licensing boards that collaborate with ACCME.",
+        return status(Status.ACCEPTED, "PARS accepted it. It shows in CME Passport, and to "
+                      "licensing boards that collaborate with ACCME, once PARS matches it to you "
+                      "by your name, birth month and day, and NPI or license.",
                       on=_date(current.settled_at or current.sent_at))
     if shown == Status.REJECTED:
         why = rejection(current.error_code)
@@ -372,8 +373,8 @@ def _blocked(result: Assessment, rules: Rules, completion: Completion,
     if Blocker.MISSING_BOARD_ID in result.missing:
         missing = missing.replace("board ID", "board ID for " + ", ".join(result.boards_missing_id))
     return DestinationStatus(d, Status.MISSING_IDENTIFIER, (
-        f"PARS needs your {missing} to match this credit to you. It is sent as soon as you "
-        "add it."), action=f"Add your {missing}", fix_on_profile=True, deadline=deadline)
+        f"PARS needs your {missing} to match this credit to you. It goes with the next "
+        "submission after you add it."), action=f"Add your {missing}", fix_on_profile=True, deadline=deadline)
 
 
 def board_status(completion: Completion, learner: Learner, rules: Rules, board: str,
@@ -391,14 +392,14 @@ def board_status(completion: Completion, learner: Learner, rules: Rules, board: 
                                                                   Status.VERIFYING):
         return DestinationStatus(name, Status.MISSING_IDENTIFIER, (
             f"The rest of this credit went to PARS; the {board} credit waits for your {board} "
-            "ID and is sent as soon as you add it."), action=f"Add your {board} ID",
+            "ID and goes with the next submission after you add it."), action=f"Add your {board} ID",
             fix_on_profile=True, deadline=deadline)
     if pars.status == Status.QUEUED:
         result = assess(completion, learner, rules)
         if board in result.boards_missing_id:
             return DestinationStatus(name, Status.MISSING_IDENTIFIER, (
                 f"PARS needs your {board} ID to match this credit to you. The rest of the "
-                "credit goes without it; this part is sent as soon as you add it."),
+                "credit goes without it; this part follows once you add it."),
                 action=f"Add your {board} ID", fix_on_profile=True, deadline=deadline)
     if pars.status == Status.ACCEPTED and current is not None:
         decision = next((s for s in current.board_statuses if s.board == board), None)
@@ -413,7 +414,8 @@ def board_status(completion: Completion, learner: Learner, rules: Rules, board: 
                                                         decision.message else "."),
                 on=_date(decision.updated_at),
                 action="Check your board ID and name on your profile; once corrected, the "
-                       "credit is sent again.", fix_on_profile=True)
+                       "record is removed from PARS and reported again (while PARS still accepts "
+                       "credit for that year).", fix_on_profile=True)
         return DestinationStatus(name, Status.BOARD_PENDING, (
             f"PARS passed the credit to {board}. Boards usually decide within a day or two."),
             on=pars.on)
