@@ -136,7 +136,6 @@ COMPLETED_AT = "T12:00:00"
 SCHEMA = "schema/learner_reports.schema.json"
 
 
-
 def schema() -> dict[str, Any]:
     """The JSON Schema of the documents ``document`` builds."""
     return json.loads(resources.files(__package__).joinpath(SCHEMA).read_text("utf-8"))
