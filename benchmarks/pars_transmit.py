@@ -6,9 +6,12 @@
 For each size it builds a database of N eligible completions (a third with
 board credit), starts the fake server in a process of its own, and runs
 ``flask pars transmit`` as a child process (planning included); then, against
-a fresh server, a bare loop that only builds the same kind of record and posts
-it in the same batches with ``requests``. Peak memory is each child's maximum
-resident set size. It measures; it does not assert.
+a fresh server, a bare loop that only builds the same kind of record, turns it
+into the same version-2 document with the client's own builder, posts it in the
+same batches with ``requests`` and reads the results as the client does. Peak
+memory is each child's maximum resident set size; CPU time is each child's own
+(and the local PARS service's), which a busy machine changes far less than the
+elapsed time. It measures; it does not assert.
 """
 
 from __future__ import annotations
@@ -42,26 +45,29 @@ CHUNK = 5000
 PER_LEARNER = 4
 
 BARE_LOOP = r'''
-import json, sys, uuid, requests
+import sys, uuid, requests
+from webapp.pars.client import document, read_results, reports_of
 url, user, password, records, batch = sys.argv[1:6]
 records, batch = int(records), int(batch)
 http = requests.Session()
 http.auth = (user, password)
-def report(n):
-    return {"CreditID": f"ccid:0001234:{uuid.uuid4()}", "LearnerRecordAction": "add",
-            "ActivityID": "202300001", "CompletionDate": "2026-11-01",
-            "Learner": {"FirstName": f"First{n}", "LastName": f"Last{n}", "BirthMonthDay": "05-06",
-                        "NPI": "1234567893", "LicenseState": "MI", "LicenseNumber": f"43{n:08d}"},
-            "Credits": [{"Type": "AMA PRA Category 1 Credit", "Amount": 1.25}] + (
-                [{"Board": "ABIM", "BoardID": f"{n:06d}", "Type": "Medical Knowledge",
-                  "Amount": 1.25}] if n % 3 == 0 else [])}
+def record(n):
+    return {"credit_id": f"ccid:0001234:{uuid.uuid4()}", "action": "add",
+            "activity_id": "202300001", "activity_title": "Benchmark activity",
+            "completion_date": "2026-11-01", "first_name": f"First{n}", "last_name": f"Last{n}",
+            "birth_month_day": "05-06", "npi": "1234567893", "license_state": "MI",
+            "license_number": f"43{n:08d}", "cme_credits": "1.25",
+            "boards": [{"board": "ABIM", "board_id": f"{n:06d}", "credit_type": "Medical Knowledge",
+                        "credits": "1.25"}] if n % 3 == 0 else []}
 sent = 0
 while sent < records:
     size = min(batch, records - sent)
-    body = {"ProviderID": "0001234", "ActivityReports": [report(sent + i) for i in range(size)]}
+    batch_records = [record(sent + i) for i in range(size)]
+    body = document(batch_records, provider_id="0001234", reporting_organization="Lakeshore Health")
     response = http.post(url + "/learner-activities", json=body, timeout=(5, 30))
     response.raise_for_status()
-    assert len(response.json()["Results"]) == size
+    results = read_results(response.json(), batch_records, reports_of(body))
+    assert all(r.accepted for r in results)
     sent += size
 '''
 
@@ -120,26 +126,38 @@ def _high_water_mib(pid: int) -> float:
     return 0.0
 
 
-def child(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """Seconds and peak RSS (MiB) of one child process.
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds a running process has used so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def child(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float, str]:
+    """Seconds, peak RSS (MiB) and CPU seconds of one child process.
 
     The peak is sampled from /proc while the child runs: its own rusage would
-    include the memory of this (forking) process.
+    include the memory of this (forking) process. CPU time says what the work
+    costs however busy the machine is; wall time is what a run takes.
     """
     with tempfile.TemporaryFile("w+") as out:
         started = time.perf_counter()
         proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out,  # noqa: S603
                                 stderr=subprocess.STDOUT, text=True)
         peak = 0.0
-        while proc.poll() is None:
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
             peak = max(peak, _high_water_mib(proc.pid))
             time.sleep(0.02)
         seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         text = out.read()
     if proc.returncode != 0:
         raise SystemExit(f"{args[0]} failed ({proc.returncode}): {text}")
-    return seconds, peak, (text.strip().splitlines() or [""])[-1]
+    cpu = usage.ru_utime + usage.ru_stime
+    return seconds, peak, cpu, (text.strip().splitlines() or [""])[-1]
 
 
 def measure(records: int, batch: int, tmp: Path, server_url: str | None = None) -> dict:
@@ -151,21 +169,26 @@ def measure(records: int, batch: int, tmp: Path, server_url: str | None = None) 
             populate(records)
             db.session.remove()
             db.engine.dispose()
-        server, server_url = start_server()
+        server, pars_url = start_server()
         # development, not testing: tests record every query in memory (Flask-SQLAlchemy).
         env = {**os.environ, "DATABASE_URL": url, "APP_ENV": "development",
-               "PARS_API_URL": server_url, "PARS_USER": "pars-user",
+               "PARS_API_URL": pars_url, "PARS_USER": "pars-user",
                "PARS_PASSWORD": "pars-secret", "PARS_BATCH_SIZE": str(batch)}
-        seconds, peak, line = child([str(Path(sys.executable).with_name("flask")), "--app",
-                                     "wsgi", "pars", "transmit"], env)
+        seconds, peak, cpu, line = child([str(Path(sys.executable).with_name("flask")),
+                                          "--app", "wsgi", "pars", "transmit"], env)
+        server_cpu = _cpu_seconds(server.pid)
         stats = stop_server(server)
-        server, server_url = start_server()
-        bare_seconds, bare_peak, _ = child([sys.executable, "-c", BARE_LOOP, server_url,
-                                            "pars-user", "pars-secret", str(records), str(batch)])
+        server, pars_url = start_server()
+        bare_seconds, bare_peak, bare_cpu, _ = child(
+            [sys.executable, "-c", BARE_LOOP, pars_url, "pars-user", "pars-secret", str(records),
+             str(batch)])
+        bare_server_cpu = _cpu_seconds(server.pid)
         bare_stats = stop_server(server)
         return {"records": records, "engine_s": seconds, "engine_rps": records / seconds,
-                "engine_peak_mib": peak, "bare_s": bare_seconds,
-                "bare_rps": records / bare_seconds, "bare_peak_mib": bare_peak,
+                "engine_peak_mib": peak, "engine_cpu": cpu, "server_cpu": server_cpu,
+                "bare_s": bare_seconds, "bare_rps": records / bare_seconds,
+                "bare_peak_mib": bare_peak, "bare_cpu": bare_cpu,
+                "bare_server_cpu": bare_server_cpu,
                 "accepted": stats["accepted"], "duplicates": stats["duplicate_adds"],
                 "bare_accepted": bare_stats["accepted"], "summary": line,
                 "database": url.split(":", 1)[0]}
@@ -183,10 +206,13 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             r = measure(records, args.batch_size, Path(tmp), args.database_url or None)
         print(f"{r['records']:>7} records ({r['database']}): engine {r['engine_s']:.1f} s, "
-              f"{r['engine_rps']:,.0f} records/s, peak RSS {r['engine_peak_mib']:.0f} MiB, "
+              f"{r['engine_rps']:,.0f} records/s, CPU {r['engine_cpu']:.1f} s (PARS service "
+              f"{r['server_cpu']:.1f} s), peak RSS {r['engine_peak_mib']:.0f} MiB, "
               f"{r['accepted']} accepted, {r['duplicates']} duplicate adds | bare client loop "
-              f"{r['bare_s']:.1f} s, {r['bare_rps']:,.0f} records/s, peak RSS "
-              f"{r['bare_peak_mib']:.0f} MiB", flush=True)
+              f"{r['bare_s']:.1f} s, {r['bare_rps']:,.0f} records/s, CPU {r['bare_cpu']:.1f} s "
+              f"(PARS service {r['bare_server_cpu']:.1f} s), peak RSS "
+              f"{r['bare_peak_mib']:.0f} MiB | engine at {r['engine_rps'] / r['bare_rps']:.0%} of "
+              f"the bare loop's records/s", flush=True)
         print(f"        {r['summary']}", flush=True)
 
 

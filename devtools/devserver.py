@@ -3,9 +3,10 @@
 When ``OIDC_ISSUER`` is not configured, a local OpenID Connect provider with the
 demo physicians and a staff member starts on 127.0.0.1 (see
 ``devtools.oidc``) and the site is pointed at it. When ``PARS_API_URL`` is not
-configured, a local PARS web service starts on 127.0.0.1 (``devtools.localpars``),
-so that ``make transmit`` and ``make sync`` work on the demo data. Everything runs
-in this one process, so Ctrl-C stops all of it. Refuses to run in production.
+configured, a local PARS web service starts on 127.0.0.1 (``devtools.localpars``,
+answering like a live one would), so that ``make transmit`` and ``make sync`` work
+on the demo data. Everything runs in this one process, so Ctrl-C stops all of it.
+Refuses to run in production.
 
     python -m devtools.devserver --port 5000 --oidc-port 8800 --pars-port 8765
 """
@@ -44,7 +45,9 @@ def main() -> None:
             "OIDC_CLIENT_SECRET": oidc.CLIENT_SECRET,
         }
     local_pars = not os.environ.get("PARS_API_URL")
-    pars = FakePars(slow_seconds=0.5)
+    # Answers like a live service (a few learners not matched, boards deciding on `make
+    # sync`), and checks every document the engine sends against the project's schema.
+    pars = FakePars(slow_seconds=0.5, validate=True, realistic=True)
     if local_pars:
         overrides.update({"PARS_API_URL": f"http://127.0.0.1:{args.pars_port}",
                           "PARS_USER": pars.user, "PARS_PASSWORD": pars.password,

@@ -40,9 +40,12 @@ FAST = {
 def fake_pars() -> Iterator[FakePars]:
     # A "timeout" answers this late: far beyond any read timeout the tests set, so it
     # times out however late a busy machine lets the client notice (it costs no time).
-    server = FakePars(slow_seconds=5.0).start()
+    # Every document posted is checked against the project's JSON Schema: one the
+    # engine built wrong fails the test that sent it, whatever else it expected.
+    server = FakePars(slow_seconds=5.0, validate=True).start()
     yield server
     server.stop()
+    assert not server.invalid_documents, [why for _, why in server.invalid_documents]
 
 
 @dataclass

@@ -158,3 +158,40 @@ def test_new_records_start_queued_or_waiting_only(db_session):
 
 def test_event_kinds_cover_every_transition():
     assert {t.event for t in life.TRANSITIONS if t.event is not None} <= set(EventKind)
+
+
+def test_move_each_moves_locked_records_with_values_of_their_own(make, db_session, policy):
+    records = [_queued(make, db_session, policy) for _ in range(3)]
+    db_session.flush()
+    life.move_each(db_session, life.CLAIM, [{"id": r.id, "sent_payload": {"n": i}}
+                                            for i, r in enumerate(records)],
+                   None, claim_token="tok", attempts=Delivery.attempts + 1)
+    db_session.expire_all()
+    assert [(r.state, r.claim_token, r.attempts, r.sent_payload) for r in records] == [
+        (S.SENDING, "tok", 1, {"n": 0}), (S.SENDING, "tok", 1, {"n": 1}),
+        (S.SENDING, "tok", 1, {"n": 2})]
+    # A record not in a source state is a bug under the caller's lock: refused, loudly.
+    with pytest.raises(life.InvalidTransition, match="1 records were no longer in a state to claim"):
+        life.move_each(db_session, life.CLAIM, [{"id": records[0].id, "sent_payload": {}}], None)
+
+
+def test_timeline_entries_written_together_keep_every_field(make, db_session, policy):
+    records = [_queued(make, db_session, policy) for _ in range(25)]
+    db_session.flush()
+    at = dt.datetime(2026, 5, 1, 12, 30, 15, 250000, tzinfo=dt.UTC)
+    # The same words for many records (one statement per wording), no run...
+    life.note(db_session, [(r.id, EventKind.WARNING, "Same words.") for r in records], at=at)
+    # ...and different words, one of them for one record twice, in the order given.
+    life.note(db_session, [(records[0].id, EventKind.UPDATED, "First."),
+                           (records[0].id, EventKind.WARNING, "Second."),
+                           (records[1].id, EventKind.UPDATED, None)], at=at, run_id=None)
+    db_session.flush()
+    for record in records:
+        entries = db_session.scalars(select(DeliveryEvent).where(
+            DeliveryEvent.delivery_id == record.id, DeliveryEvent.at == at)
+            .order_by(DeliveryEvent.id)).all()
+        assert [(e.kind, e.detail, e.run_id, e.at) for e in entries][:1] == [
+            (EventKind.WARNING, "Same words.", None, at)]
+    assert _events(db_session, records[0].id)[-2:] == [("updated", "First."),
+                                                       ("warning", "Second.")]
+    assert _events(db_session, records[1].id)[-1] == ("updated", None)

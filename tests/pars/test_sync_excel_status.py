@@ -47,6 +47,8 @@ def test_sync_fetches_board_decisions_and_settles_unknowns(env):
     rows = {(b.board, b.status, b.message) for b in db.session.scalars(select(BoardStatus))}
     assert rows == {("ABIM", "rejected", "Board ID does not match"), ("ABS", "pending", None)}
     assert report.counts["boards_checked"] == 2  # the record without board credit is skipped
+    status = env.app.test_cli_runner().invoke(args=["pars", "status"])
+    assert "board decisions: 1 pending, 1 rejected" in status.output
     env.fake.board_decisions[("ABS", None)] = ("Accepted", None)
     db.session.remove()
     sync(db.engine, env.app.config)

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, text
 
+from devtools.localpars import certificates_of
 from tests.pars.conftest import physicians, recent
 from webapp.extensions import db
 from webapp.models import (
@@ -72,6 +73,12 @@ def test_eligible_records_are_accepted_once_and_ineligible_never_sent(env):
         assert (record.state, record.error_code) == (S.WAITING, codes.split(",")[0])
     run = db.session.scalar(select(EngineRun).where(EngineRun.id == report.run_id))
     assert run.outcome == "ok" and run.finished_at and run.summary["accepted"] == len(ids)
+    # Each record's timeline: queued when planned, accepted when PARS answered, by this run.
+    events = db.session.scalars(select(DeliveryEvent).where(
+        DeliveryEvent.delivery_id.in_([d.id for c in ids for d in records[c]]))).all()
+    assert sorted((e.kind.value, e.run_id) for e in events) == sorted(
+        [("accepted", report.run_id)] * len(ids) + [("queued", report.run_id)] * len(ids))
+    assert all(abs(e.at - run.started_at) < dt.timedelta(hours=1) for e in events)
     assert run.kind == "transmit"
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "pars.transmitted"))
 
@@ -169,14 +176,15 @@ def _dead_pid() -> int:
 
 
 def test_claims_left_by_a_dead_run_are_settled_not_resent(env):
-    from webapp.pars.client import to_wire
+    from webapp.pars.client import document
 
     physicians(env.make(), 6)
     items = _claim_as_dead_run(env, _dead_pid())
     assert {d.state for d in env.deliveries()} == {S.SENDING}
     # The dead run's post reached PARS for the first half only.
     reached = items[:3]
-    env.fake.process(to_wire("0001234", [i.record for i in reached]))
+    env.fake.process(document([i.record for i in reached], provider_id="0001234",
+                              reporting_organization="Lakeshore Health"))
 
     report = env.transmit()
 
@@ -215,7 +223,7 @@ def test_retry_after_is_honoured(env):
         client.close()
     assert report.exit_code == EXIT_OK
     first, second = env.fake.posts
-    assert first.status == 429 and second.status == 200
+    assert first.status == 429 and second.status == 201
     assert waits == [1.0]  # PARS's Retry-After, more than the client's own backoff here
     assert env.fake.duplicate_adds == 0
 
@@ -336,6 +344,9 @@ def test_a_record_that_keeps_failing_goes_to_failed(make_env):
 
 def test_pars_already_holding_a_credit_id_is_confirmed_not_duplicated(env):
     from devtools.localpars import Stored
+    from webapp.pars import record as records
+    from webapp.pars.client import report as wire_report
+    from webapp.pars.eligibility import assess
     from webapp.pars.outbox import plan
     from webapp.pars.policy import Policy
 
@@ -343,7 +354,12 @@ def test_pars_already_holding_a_credit_id_is_confirmed_not_duplicated(env):
     plan(db.session, Policy.from_config(env.app.config))
     db.session.commit()
     [record] = env.deliveries()
-    env.fake.records[record.credit_id] = Stored(report={"Credits": []})
+    completion = record.completion
+    held = records.build(record.credit_id, Action.ADD, completion, completion.learner,
+                         assess(completion, completion.learner, Policy.from_config(
+                             env.app.config).rules))
+    env.fake.records[record.credit_id] = Stored(report=wire_report(
+        held, provider_id="0001234", reporting_organization="Lakeshore Health"))
     report = env.transmit()
     assert report.exit_code == EXIT_OK
     [record] = env.deliveries()
@@ -375,9 +391,13 @@ def test_a_changed_completion_is_corrected_by_delete_then_add(env):
     posts = env.fake.posts
     assert (posts[1].actions, posts[1].credit_ids) == (["delete"], [old.credit_id])
     assert (posts[2].actions, posts[2].credit_ids) == (["add"], [new.credit_id])
+    # The delete repeats the add's report: the same certificates under the same CreditIDs.
+    assert posts[1].certificate_ids == posts[0].certificate_ids == [[old.credit_id + ".1"]]
+    assert posts[2].certificate_ids == [[new.credit_id + ".1"]]
     assert env.fake.records[old.credit_id].status == "Deleted"
-    [credit] = [c for c in env.fake.records[new.credit_id].report["Credits"] if not c.get("Board")]
-    assert credit["Amount"] == 2.5
+    [credit] = certificates_of(env.fake.records[new.credit_id].report)
+    assert credit["CreditReceived"] == {"activityCertification": "AMA PRA Category 1 Credit",
+                                        "creditUnit": "Point", "numberOfCredits": 2.5}
     assert env.fake.duplicate_adds == 0
 
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from webapp.models import (
@@ -31,12 +31,12 @@ from webapp.models import (
     DeliveryState,
     Learner,
 )
+from webapp.pars import facts, record, words
 from webapp.pars import lifecycle as life
-from webapp.pars import record, words
 from webapp.pars.board_rules import violations
 from webapp.pars.codes import EngineCode
-from webapp.pars.eligibility import Rules, assess
-from webapp.pars.outbox import load_delivery_completions, verdict
+from webapp.pars.eligibility import Rules
+from webapp.pars.outbox import verdict
 from webapp.pars.store import is_postgres
 
 S = DeliveryState
@@ -121,73 +121,94 @@ def claim(session: Session, rules: Rules, *, limit: int, token: str, run_id: int
                                   .where(Delivery.id.in_(ids))))
             .order_by(Learner.id).with_for_update(read=True)
         )
-    # Fresh from the database: the rules must see what is committed now.
-    records = session.scalars(
-        select(Delivery).where(Delivery.id.in_(ids))
-        .options(load_delivery_completions())
-        .order_by(Delivery.due_date, Delivery.id)
-        .execution_options(populate_existing=True)
+    # Fresh from the database, as plain values: the rules must see what is committed now.
+    records = session.execute(
+        select(Delivery.id, Delivery.credit_id, Delivery.action, Delivery.withdraws_id,
+               Delivery.attempts, Delivery.completion_id, Delivery.completion_revision)
+        .where(Delivery.id.in_(ids)).order_by(Delivery.due_date, Delivery.id)
     ).all()
+    completions = facts.load(session, (d.completion_id for d in records))
     withdrawn_ids = [d.withdraws_id for d in records if d.withdraws_id]
-    withdrawn = {d.id: d for d in session.scalars(
-        select(Delivery).where(Delivery.id.in_(withdrawn_ids))
-        .execution_options(populate_existing=True))} if withdrawn_ids else {}
-    assessments = {d.id: assess(d.completion, d.completion.learner, rules) for d in records}
-    broken = violations(session, [(d, assessments[d.id].sends_boards) for d in records
-                                  if d.action == Action.ADD and assessments[d.id].sendable])
+    withdrawn = {w.id: w for w in session.execute(
+        select(Delivery.id, Delivery.state, Delivery.sent_payload)
+        .where(Delivery.id.in_(withdrawn_ids)))} if withdrawn_ids else {}
+    assessments = {d.id: completions[d.completion_id].assess(rules) for d in records}
+    broken = violations(session, [
+        (cast(Delivery, _Candidate(d.id, completions[d.completion_id])),
+         assessments[d.id].sends_boards)
+        for d in records if d.action == Action.ADD and assessments[d.id].sendable])
+    taken: list[dict[str, Any]] = []
     for delivery in records:
         result.examined += 1
-        completion = delivery.completion
-        learner = completion.learner
+        completion = completions[delivery.completion_id]
         assessment = assessments[delivery.id]
         withdrawn_add = withdrawn.get(delivery.withdraws_id) if delivery.withdraws_id else None
         if delivery.action == Action.DELETE:
             if withdrawn_add is not None and withdrawn_add.state == S.REMOVED:
-                life.move(session, delivery, life.CANCEL, "The record is no longer in PARS; "
-                          "nothing to remove.", run_id=run_id, at=now, error_code=None)
+                _set_aside(session, delivery.id, life.CANCEL, "The record is no longer in PARS; "
+                           "nothing to remove.", run_id=run_id, at=now, error_code=None)
                 result.set_aside[S.CANCELLED] += 1
                 continue
-            if (withdrawn_add is None or not withdrawn_add.state.reported
+            if (withdrawn_add is None or not S(withdrawn_add.state).reported
                     or not withdrawn_add.sent_payload):
                 # Its add is still being settled; look again shortly.
-                delivery.next_attempt_at = now + DELETE_RECHECK
+                session.execute(update(Delivery).where(Delivery.id == delivery.id)
+                                .values(next_attempt_at=now + DELETE_RECHECK)
+                                .execution_options(synchronize_session=False))
                 result.set_aside[S.QUEUED] += 1
                 continue
         if not assessment.sendable:
             state, blocker = verdict(delivery.action, assessment, claiming=True)
             if state == S.FAILED:
-                life.move(session, delivery, life.FAIL, "Not sent: PARS closed the reporting "
-                          "year before it was sent. CME staff will review it.", run_id=run_id,
-                          at=now, error_code=EngineCode.REPORTING_YEAR_CLOSED.value,
-                          error_message="The PARS reporting year closed before it was sent.")
+                _set_aside(session, delivery.id, life.FAIL, "Not sent: PARS closed the reporting "
+                           "year before it was sent. CME staff will review it.", run_id=run_id,
+                           at=now, error_code=EngineCode.REPORTING_YEAR_CLOSED.value,
+                           error_message="The PARS reporting year closed before it was sent.")
             elif state == S.CANCELLED:
-                life.move(session, delivery, life.CANCEL,
-                          f"Will not be sent: {words.blocker(blocker)}.", run_id=run_id, at=now,
-                          error_code=blocker.value)
+                _set_aside(session, delivery.id, life.CANCEL,
+                           f"Will not be sent: {words.blocker(blocker)}.", run_id=run_id, at=now,
+                           error_code=blocker.value)
             else:
-                life.move(session, delivery, life.HOLD_BACK,
-                          f"Not sent yet: {words.blocker(blocker)}.", run_id=run_id, at=now,
-                          error_code=blocker.value)
+                _set_aside(session, delivery.id, life.HOLD_BACK,
+                           f"Not sent yet: {words.blocker(blocker)}.", run_id=run_id, at=now,
+                           error_code=blocker.value)
             result.set_aside[state] += 1
             continue
         if delivery.id in broken:
             code, words_for_staff = broken[delivery.id]
-            life.move(session, delivery, life.FAIL, "Not sent: it breaks a certifying board's "
-                      "rule. CME staff will review it.", run_id=run_id, at=now,
-                      error_code=code.value, error_message=words_for_staff)
+            _set_aside(session, delivery.id, life.FAIL, "Not sent: it breaks a certifying "
+                       "board's rule. CME staff will review it.", run_id=run_id, at=now,
+                       error_code=code.value, error_message=words_for_staff)
             result.set_aside[S.FAILED] += 1
             continue
         if delivery.action == Action.DELETE:
             assert withdrawn_add is not None and withdrawn_add.sent_payload is not None
             payload = record.as_delete(withdrawn_add.sent_payload)
+            revision = delivery.completion_revision
         else:
-            payload = record.build(delivery.credit_id, Action.ADD, completion, learner,
-                                   assessment)
-            delivery.completion_revision = completion.revision
-        life.move(session, delivery, transition, None, run_id=run_id, at=now,
-                  claim_token=token, claim_run_id=run_id, claimed_at=now,
-                  attempts=delivery.attempts + 1, sent_payload=payload, batch_id=batch_id)
-        result.items.append(Claimed(delivery.id, delivery.credit_id, delivery.action, payload,
-                                    delivery.withdraws_id, delivery.attempts))
-    session.flush()
+            payload = completion.record(delivery.credit_id, Action.ADD, assessment)
+            revision = completion.revision
+        attempts = delivery.attempts + 1
+        taken.append({"id": delivery.id, "sent_payload": payload,
+                      "completion_revision": revision})
+        result.items.append(Claimed(delivery.id, delivery.credit_id, Action(delivery.action),
+                                    payload, delivery.withdraws_id, attempts))
+    life.move_each(session, transition, taken, None, run_id=run_id, at=now,
+                   claim_token=token, claim_run_id=run_id, claimed_at=now, batch_id=batch_id,
+                   attempts=Delivery.attempts + 1)
     return result
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """What the board rules read of a record about to be claimed."""
+
+    id: int
+    completion: facts.CompletionFacts
+
+
+def _set_aside(session: Session, delivery_id: int, transition: life.Transition, detail: str,
+               **fields: Any) -> None:
+    """A record the claim found it may not send now; it holds the record locked."""
+    if not life.move_many(session, transition, [delivery_id], detail, **fields):
+        raise life.InvalidTransition(f"record {delivery_id} was not queued any more")

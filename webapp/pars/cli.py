@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -44,6 +45,22 @@ def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
             state["bar"].__exit__(None, None, None)
 
 
+@contextmanager
+def _heap_frozen() -> Iterator[None]:
+    """Keep the cycle collector off what the process loaded before the run.
+
+    A run makes and drops many short-lived objects, and each full collection would
+    walk every module, model and compiled statement loaded at start-up as well:
+    a tenth or more of a run's CPU time. Frozen objects stay alive, as they would
+    anyway; they are unfrozen afterwards (the command is also run inside tests).
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def _terminate_gracefully() -> None:
     # SIGTERM (a scheduler stopping the job) unwinds like an error: the run is
     # recorded as ended and what it was sending is left for the status look-up.
@@ -68,7 +85,7 @@ def transmit_command() -> None:
     """
     _terminate_gracefully()
     try:
-        with _progress("Sending to PARS") as progress:
+        with _heap_frozen(), _progress("Sending to PARS") as progress:
             report = engine_module.transmit(db.engine, current_app.config, progress=progress)
     except SettingsError as exc:
         click.echo(f"pars transmit: not run: {exc}", err=True)
@@ -83,7 +100,7 @@ def sync_command() -> None:
     """Settle unknown outcomes and fetch the certifying boards' decisions."""
     _terminate_gracefully()
     try:
-        with _progress("Checking with PARS") as progress:
+        with _heap_frozen(), _progress("Checking with PARS") as progress:
             report = engine_module.sync(db.engine, current_app.config, progress=progress)
     except SettingsError as exc:
         click.echo(f"pars sync: not run: {exc}", err=True)

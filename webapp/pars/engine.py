@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from webapp import audit
@@ -248,17 +248,20 @@ class _Run:
         now = utcnow()
         token = new_token()
         runs.heartbeat(self.session, self.run_id)
+        # The batch first, so the claim writes it on each record it takes.
+        batch = Batch(kind=BatchKind.WEB, state=BatchState.OPEN, created_by=self.actor,
+                      record_count=0, run_id=self.run_id)
+        self.session.add(batch)
+        self.session.flush()
+        batch_id: int | None = batch.id
         result = claim(self.session, self.rules, limit=self.settings.batch_size, token=token,
-                       run_id=self.run_id, now=now)
-        batch_id = None
+                       run_id=self.run_id, now=now, batch_id=batch_id)
         if result.items:
-            batch = Batch(kind=BatchKind.WEB, state=BatchState.OPEN, created_by=self.actor,
-                          record_count=len(result.items), run_id=self.run_id)
-            self.session.add(batch)
-            self.session.flush()
-            batch_id = batch.id
-            self.session.execute(update(Delivery).where(Delivery.claim_token == token)
-                                 .values(batch_id=batch_id))
+            self.session.execute(update(Batch).where(Batch.id == batch_id)
+                                 .values(record_count=len(result.items)))
+        else:
+            self.session.execute(delete(Batch).where(Batch.id == batch_id))
+            batch_id = None
         self.session.commit()
         self.session.expunge_all()
         for state, n in result.set_aside.items():
@@ -315,7 +318,7 @@ class _Run:
                 accepted.append(item.id)
                 if item.action == Action.DELETE:
                     removals.append(item.id)
-            elif item.action == Action.ADD and result.code == ParsCode.DUPLICATE_CREDIT_ID:
+            elif item.action == Action.ADD and ParsCode.DUPLICATE_CREDIT_ID in result.codes:
                 # PARS already holds this CreditID: it was stored before; confirm by look-up.
                 verify.append(item.id)
             else:

@@ -13,7 +13,10 @@ Two ways to apply one:
 * ``move_many(session, T, ids, detail, token=...)`` for the engine's writes
   after a request: one conditional ``UPDATE`` (the record must still be in a
   source state and, with ``token``, still held by the caller's claim) that
-  returns the records it moved; only those get a timeline entry.
+  returns the records it moved; only those get a timeline entry;
+* ``move_each(session, T, rows, detail)`` for records the caller holds locked
+  and gives values of their own (a claim: each its own payload): ``move_many``,
+  then one statement executed for all of them writes each record's values.
 
 The life of an ``add``::
 
@@ -33,11 +36,12 @@ be removed by a correction.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, update
+from sqlalchemy import Table, bindparam, insert, literal, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from webapp.db import utcnow
@@ -46,6 +50,10 @@ from webapp.pars.codes import EngineCode
 
 S = DeliveryState
 E = EventKind
+# The tables, not the mapped classes, for writes of many rows at once: plain
+# statements, without the ORM's bulk machinery (no object in the session is involved).
+_DELIVERIES = cast(Table, Delivery.__table__)
+_EVENTS = cast(Table, DeliveryEvent.__table__)
 
 
 class InvalidTransition(ValueError):
@@ -146,19 +154,51 @@ def move_many(session: Session, transition: Transition, ids: Sequence[int], deta
     """
     if not ids:
         return []
-    stmt = (update(Delivery)
-            .where(Delivery.id.in_(ids), Delivery.state.in_(transition.sources))
+    # On the table, as plain SQL: the ORM's bulk machinery would add nothing here (no
+    # object in the session is synchronised), except the flush it starts, done here.
+    if session.autoflush:
+        session.flush()
+    stmt = (update(_DELIVERIES)
+            .where(_DELIVERIES.c.id.in_(ids), _DELIVERIES.c.state.in_(transition.sources))
             .values(state=transition.target, **fields)
-            .returning(Delivery.id)
-            .execution_options(synchronize_session=False))
+            .returning(_DELIVERIES.c.id))
     if token is not None:
-        stmt = stmt.where(Delivery.claim_token == token)
-    moved = list(session.scalars(stmt))
+        stmt = stmt.where(_DELIVERIES.c.claim_token == token)
+    moved = list(session.execute(stmt).scalars())
     kind = event or transition.event
     if kind is not None and detail is not None:
         note(session, [(i, kind, detail if isinstance(detail, str) else detail(i))
                        for i in moved], run_id=run_id, at=at)
     return moved
+
+
+def move_each(session: Session, transition: Transition, rows: Sequence[Mapping[str, Any]],
+              detail: Detail | None, *, run_id: int | None = None,
+              at: dt.datetime | None = None, event: EventKind | None = None,
+              **fields: Any) -> None:
+    """Apply ``transition`` to records the caller holds locked (a claim), each with
+    values of its own: ``rows`` are ``{"id": ..., column: value, ...}``, all with the
+    same columns; ``fields`` (values or SQL expressions) are the same for all.
+
+    One conditional ``UPDATE`` moves them all (as ``move_many``), and one statement
+    executed for every record writes its own values. Raises ``InvalidTransition``
+    when a record was not in a source state: under the caller's lock that is a bug,
+    and the caller's transaction must not commit.
+    """
+    if not rows:
+        return
+    ids = [row["id"] for row in rows]
+    moved = move_many(session, transition, ids, detail, run_id=run_id, at=at, event=event,
+                      **fields)
+    if len(moved) != len(ids):
+        raise InvalidTransition(f"{len(ids) - len(moved)} records were no longer in a state "
+                                f"to {transition.name}")
+    columns = [name for name in rows[0] if name != "id"]
+    if columns:
+        session.execute(
+            update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("_id"))
+            .values({name: bindparam(f"_{name}") for name in columns}),
+            [{f"_{name}": row[name] for name in ("id", *columns)} for row in rows])
 
 
 def open_records(session: Session, rows: list[dict[str, Any]], detail: Callable[[Any], str], *,
@@ -173,12 +213,16 @@ def open_records(session: Session, rows: list[dict[str, Any]], detail: Callable[
         return []
     if any("state" in row for row in rows):
         raise InvalidTransition("a new record's state follows from what holds it back")
-    created = session.execute(
-        insert(Delivery).returning(Delivery.id, Delivery.state, Delivery.due_date,
-                                   Delivery.error_code, sort_by_parameter_order=True),
+    # Matched back to the input by (CreditID, action), which is unique: asking the
+    # database to keep the input order would make SQLite insert one row at a time.
+    inserted = {(row.credit_id, row.action): row for row in session.execute(
+        insert(_DELIVERIES).returning(_DELIVERIES.c.id, _DELIVERIES.c.state,
+                                      _DELIVERIES.c.due_date, _DELIVERIES.c.error_code,
+                                      _DELIVERIES.c.credit_id, _DELIVERIES.c.action),
         [{**row, "state": S.QUEUED if row.get("error_code") is None else S.WAITING}
          for row in rows],
-    ).all()
+    )}
+    created = [inserted[(row["credit_id"], row["action"])] for row in rows]
     note(session, [(row.id, E.QUEUED if row.state == S.QUEUED else E.WAITING, detail(row))
                    for row in created], run_id=run_id)
     return list(created)
@@ -192,10 +236,35 @@ def note(session: Session, entries: Iterable[tuple[int, EventKind, str | None]],
     figures before sending, a warning for staff, a board's decision.
     """
     at = at or utcnow()
-    rows = [{"delivery_id": d, "kind": k, "detail": text, "run_id": run_id, "at": at}
-            for d, k, text in entries]
-    if rows:
-        session.execute(insert(DeliveryEvent), rows)
+    entries = list(entries)
+    groups: dict[tuple[EventKind, str | None], list[int]] = {}
+    for delivery_id, kind, text in entries:
+        groups.setdefault((kind, text), []).append(delivery_id)
+    if not entries:
+        return
+    once_each = len({delivery_id for delivery_id, _, _ in entries}) == len(entries)
+    if not once_each or len(groups) * 20 > len(entries):
+        # Mostly different words (or one record twice, whose order matters): a row each.
+        session.execute(insert(_EVENTS), [
+            {"delivery_id": d, "kind": k, "detail": text, "run_id": run_id, "at": at}
+            for d, k, text in entries])
+        return
+    # The same words for many records: one statement per wording, with nothing per row
+    # for the database driver to convert.
+    # PostgreSQL must be told the parameters' types (a NULL would be text); SQLite must
+    # not (its CAST to DATETIME would keep only the year).
+    typed = session.get_bind().dialect.name == "postgresql"
+
+    def value(v: Any, column: Any) -> Any:
+        bound = literal(v, column.type)
+        return sql_cast(bound, column.type) if typed else bound
+
+    for (kind, text), ids in groups.items():
+        session.execute(insert(_EVENTS).from_select(
+            ["delivery_id", "at", "kind", "detail", "run_id"],
+            select(_DELIVERIES.c.id, value(at, _EVENTS.c.at), value(kind, _EVENTS.c.kind),
+                   value(text, _EVENTS.c.detail), value(run_id, _EVENTS.c.run_id))
+            .where(_DELIVERIES.c.id.in_(ids)).order_by(_DELIVERIES.c.id)))
 
 
 # -- steps the engine takes in more than one place ---------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
@@ -33,8 +33,8 @@ from webapp.models import (
     EventKind,
     Learner,
 )
+from webapp.pars import facts, words
 from webapp.pars import lifecycle as life
-from webapp.pars import words
 from webapp.pars.codes import IDENTIFIER_CODES
 from webapp.pars.eligibility import (
     NOT_REPORTABLE,
@@ -67,16 +67,6 @@ class PlanSummary:
 
     def as_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
-def load_completions() -> tuple[ExecutableOption, ...]:
-    """Loader options for what the eligibility rules read of a completion."""
-    return (
-        selectinload(Completion.board_credits),
-        joinedload(Completion.activity),
-        joinedload(Completion.learner).selectinload(Learner.licenses),
-        joinedload(Completion.learner).selectinload(Learner.board_certifications),
-    )
 
 
 def load_delivery_completions() -> ExecutableOption:
@@ -169,17 +159,15 @@ class _Ctx:
             if not ids:
                 self._done_chunk()
                 continue
-            completions = self.session.scalars(
-                select(Completion).where(Completion.id.in_(ids)).options(*load_completions())
-            ).unique().all()
+            completions = facts.load(self.session, ids)
             sequences = dict(self.session.execute(
                 select(Delivery.completion_id, func.max(Delivery.sequence))
                 .where(Delivery.completion_id.in_(ids), Delivery.action == Action.ADD)
                 .group_by(Delivery.completion_id)
             ).all())
             rows = []
-            for completion in completions:
-                result = assess(completion, completion.learner, self.rules)
+            for completion in completions.values():
+                result = completion.assess(self.rules)
                 if not result.reportable:
                     continue
                 rows.append(self._add_row(completion, result.first,
@@ -188,13 +176,13 @@ class _Ctx:
                 self._insert(rows, summary)
             self._done_chunk()
 
-    def _add_row(self, completion: Completion, blocker: Blocker | None,
+    def _add_row(self, completion: Completion | facts.CompletionFacts, blocker: Blocker | None,
                  sequence: int, depends_on_id: int | None = None) -> dict[str, Any]:
         return {
             "completion_id": completion.id, "action": Action.ADD,
             "credit_id": new_credit_id(self.provider_id),
             "sequence": sequence, "completion_revision": completion.revision,
-            "due_date": self.rules.due_date(completion),
+            "due_date": self.rules.due_date(cast(Completion, completion)),
             "has_board_credit": bool(completion.board_credits),
             "error_code": blocker.value if blocker else None,
             "depends_on_id": depends_on_id,

@@ -29,6 +29,7 @@ def build(
         "credit_id": credit_id,
         "action": action.value,
         "activity_id": completion.activity.accme_activity_id,
+        "activity_title": completion.activity.title,
         "completion_date": completion.completion_date.isoformat(),
         "first_name": learner.first_name,
         "last_name": learner.last_name,

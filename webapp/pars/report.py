@@ -8,7 +8,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from webapp.models import UNDELIVERED, Action, Delivery, DeliveryState, EngineRun
+from webapp.models import (
+    UNDELIVERED,
+    Action,
+    BoardDecision,
+    BoardStatus,
+    Delivery,
+    DeliveryState,
+    EngineRun,
+)
 
 S = DeliveryState
 NEAR_DAYS = 7
@@ -20,6 +28,8 @@ class StatusReport:
     by_state: dict[tuple[str, str], int] = field(default_factory=dict)
     overdue: dict[str, int] = field(default_factory=dict)
     near: dict[str, int] = field(default_factory=dict)
+    #: Certifying boards' decisions on reported records, by decision.
+    boards: dict[str, int] = field(default_factory=dict)
     last_runs: list[EngineRun] = field(default_factory=list)
 
     @property
@@ -42,6 +52,9 @@ class StatusReport:
             total = sum(counts.values())
             detail = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
             out.append(f"{title}: {total}" + (f" ({detail})" if detail else ""))
+        if self.boards:
+            out.append("board decisions: " + ", ".join(
+                f"{n} {decision}" for decision, n in sorted(self.boards.items())))
         if not self.last_runs:
             out.append("last run: none yet")
         for run in self.last_runs:
@@ -79,6 +92,10 @@ def status(session: Session, today: dt.date | None = None) -> StatusReport:
             .group_by(Delivery.state)
         ):
             bucket[S(state).value] = n
+    for decision, n in session.execute(
+        select(BoardStatus.status, func.count()).group_by(BoardStatus.status)
+    ):
+        report.boards[BoardDecision(decision).value] = n
     kinds = session.scalars(select(EngineRun.kind).distinct()).all()
     for kind in sorted(kinds):
         run = session.scalar(select(EngineRun).where(EngineRun.kind == kind)

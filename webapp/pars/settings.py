@@ -21,6 +21,8 @@ class Settings:
     provider_id: str
     user: str
     password: str
+    #: The provider's name as PARS shows it (``ReportingOrganization``): ``INSTITUTION_NAME``.
+    reporting_organization: str
     connect_timeout: float
     read_timeout: float
     batch_size: int
@@ -39,6 +41,7 @@ class Settings:
             provider_id=config["PARS_PROVIDER_ID"],
             user=config.get("PARS_USER") or "",
             password=config.get("PARS_PASSWORD") or "",
+            reporting_organization=(config.get("INSTITUTION_NAME") or "").strip(),
             connect_timeout=float(config.get("PARS_CONNECT_TIMEOUT", 5)),
             read_timeout=float(config.get("PARS_READ_TIMEOUT", 30)),
             batch_size=int(config.get("PARS_BATCH_SIZE", 100)),
@@ -90,6 +93,9 @@ class Settings:
         if urlsplit(self.api_url).username or urlsplit(self.api_url).password:
             raise SettingsError("PARS_API_URL must not carry credentials; set PARS_USER and "
                                 f"PARS_PASSWORD instead (got {_redacted(self.api_url)!r})")
+        if not self.reporting_organization:
+            raise SettingsError("INSTITUTION_NAME must be set: PARS shows it as the reporting "
+                                "organisation of every record")
 
 
 def _redacted(url: str) -> str:

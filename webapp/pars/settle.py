@@ -74,6 +74,8 @@ class _Item:
     action: Action
     withdraws_id: int | None
     attempts: int
+    #: What was sent (``webapp.pars.record`` form), to read the boards' decisions by.
+    record: dict[str, Any] | None
 
 
 def settle_candidates(run_id: int, cutoff: dt.datetime) -> ColumnElement[bool]:
@@ -143,7 +145,8 @@ def settle(session: Session, client: ParsClient, settings: Settings, run_id: int
                           run_id=run_id, at=now, sent_at=d.claimed_at)
             # Taken for settling: the look-up's answer is written only under this claim.
             d.claim_token, d.claim_run_id, d.claimed_at = token, run_id, now
-        items = [_Item(d.id, d.credit_id, d.action, d.withdraws_id, d.attempts) for d in records]
+        items = [_Item(d.id, d.credit_id, d.action, d.withdraws_id, d.attempts, d.sent_payload)
+                 for d in records]
         session.commit()
         session.expunge_all()
 
@@ -152,7 +155,7 @@ def settle(session: Session, client: ParsClient, settings: Settings, run_id: int
             if breaker.open:
                 break
             try:
-                answers.append((item, client.status(item.credit_id)))
+                answers.append((item, client.status(item.credit_id, item.record)))
                 breaker.success()
             except LookupFailed as exc:
                 log.warning("status look-up failed: %s", exc)
@@ -249,7 +252,7 @@ def sync_boards(session: Session, client: ParsClient, settings: Settings, run_id
         now = utcnow()
         runs.heartbeat(session, run_id)
         rows = session.execute(
-            select(Delivery.id, Delivery.credit_id)
+            select(Delivery.id, Delivery.credit_id, Delivery.sent_payload)
             .where(Delivery.action == Action.ADD, Delivery.state == S.ACCEPTED,
                    Delivery.has_board_credit.is_(True), by_web_service(), Delivery.id > last,
                    Delivery.settled_at >= now - dt.timedelta(days=within_days),
@@ -261,11 +264,11 @@ def sync_boards(session: Session, client: ParsClient, settings: Settings, run_id
             break
         last = rows[-1].id
         events: list[tuple[int, EventKind, str]] = []
-        for delivery_id, credit_id in rows:
+        for delivery_id, credit_id, sent in rows:
             if breaker.open:
                 break
             try:
-                found = client.status(credit_id)
+                found = client.status(credit_id, sent)
                 breaker.success()
             except LookupFailed as exc:
                 log.warning("status look-up failed: %s", exc)
