@@ -21,7 +21,7 @@ def demo(runner, db_session):
 
 @pytest.mark.parametrize("source_id,expected", [
     ("demo-surgeon", ["Queued", "ABS (American Board of Surgery)", "Board reporting limit: "
-                      + f"{dt.date.today() + dt.timedelta(days=6):%b %-d, %Y}"]),
+                      + f"{dt.date.today() + dt.timedelta(days=6):%b %-d, %Y} (6 days left)"]),
     ("demo-opted-out", ["Withheld", "You chose not to share"]),
     ("demo-missing-ids", ["Waiting for your details", "birth month and day",
                           "NPI or a state license"]),
