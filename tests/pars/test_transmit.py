@@ -16,6 +16,7 @@ from webapp.extensions import db
 from webapp.models import (
     Action,
     AuditEvent,
+    Batch,
     Completion,
     Delivery,
     DeliveryEvent,
@@ -81,6 +82,9 @@ def test_eligible_records_are_accepted_once_and_ineligible_never_sent(env):
     assert all(abs(e.at - run.started_at) < dt.timedelta(hours=1) for e in events)
     assert run.kind == "transmit"
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "pars.transmitted"))
+    # One batch per post, numbered without gaps (a claim that takes nothing makes none).
+    assert list(db.session.scalars(select(Batch.id).order_by(Batch.id))) == list(
+        range(1, len(env.fake.posts) + 1))
 
 
 def test_credit_ids_are_stable_and_well_formed(env):

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from webapp import audit
@@ -248,20 +248,22 @@ class _Run:
         now = utcnow()
         token = new_token()
         runs.heartbeat(self.session, self.run_id)
-        # The batch first, so the claim writes it on each record it takes.
-        batch = Batch(kind=BatchKind.WEB, state=BatchState.OPEN, created_by=self.actor,
-                      record_count=0, run_id=self.run_id)
-        self.session.add(batch)
-        self.session.flush()
-        batch_id: int | None = batch.id
         result = claim(self.session, self.rules, limit=self.settings.batch_size, token=token,
-                       run_id=self.run_id, now=now, batch_id=batch_id)
+                       run_id=self.run_id, now=now)
+        batch_id = None
         if result.items:
-            self.session.execute(update(Batch).where(Batch.id == batch_id)
-                                 .values(record_count=len(result.items)))
-        else:
-            self.session.execute(delete(Batch).where(Batch.id == batch_id))
-            batch_id = None
+            # Made only for a claim that took records, so batch numbers have no gaps; the
+            # records are found by key (the claim token has no index).
+            batch = Batch(kind=BatchKind.WEB, state=BatchState.OPEN, created_by=self.actor,
+                          record_count=len(result.items), run_id=self.run_id)
+            self.session.add(batch)
+            self.session.flush()
+            batch_id = batch.id
+            self.session.execute(update(Delivery)
+                                 .where(Delivery.id.in_([i.id for i in result.items]),
+                                        Delivery.claim_token == token)
+                                 .values(batch_id=batch_id)
+                                 .execution_options(synchronize_session=False))
         self.session.commit()
         self.session.expunge_all()
         for state, n in result.set_aside.items():
