@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from tests.faq.helpers import write_question
 
 STARS = "*" * 2000 + "x" + "*" * 2000
@@ -22,11 +20,22 @@ def test_deep_emphasis_is_a_problem_and_the_other_questions_are_served(app, clie
     assert "Traceback" not in result.output
 
 
-def test_nested_link_brackets_are_refused_quickly(app, client, transcript_questions):
+def test_nested_link_brackets_are_refused_before_rendering(app, client, transcript_questions,
+                                                           monkeypatch):
+    from webapp.faq import content
+
+    real, rendered = content.render, []
+
+    def recording(body, known):
+        rendered.append(body)
+        return real(body, known)
+
+    monkeypatch.setattr(content, "render", recording)
     bad = write_question(transcript_questions, "brackets", "[" * 12000 + "x" + "]" * 12000)
-    started = time.monotonic()
     assert client.get("/faq").status_code == 200
-    assert time.monotonic() - started < 5
+    # Refused by the cheap nesting check: the markdown engine never sees it (it takes
+    # seconds on such input), so no speed of machine makes this test pass or fail.
+    assert rendered and not any(body.startswith("[[[") for body in rendered)
     result = app.test_cli_runner().invoke(args=["faq", "check"])
     assert f"{bad}: link brackets nested 12000 deep; at most 8 are allowed" in result.output
 

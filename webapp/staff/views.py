@@ -99,9 +99,7 @@ DELIVERY_ACTIONS = tuple(outbox.STAFF_ACTIONS)
 def delivery_action(delivery_id: int, action: str):
     if action not in DELIVERY_ACTIONS:
         abort(404)
-    delivery = db.session.get(Delivery, delivery_id)
-    if delivery is None:
-        abort(404)
+    delivery = db.get_or_404(Delivery, delivery_id)
     try:
         if action == "resolve":
             form = ResolveForm()
@@ -268,17 +266,10 @@ def physicians():
     return render_template("staff/physicians.html", q=q, page=page)
 
 
-def _learner_or_404(learner_id: int) -> Learner:
-    learner = db.session.get(Learner, learner_id)
-    if learner is None:
-        abort(404)
-    return learner
-
-
 @bp.get("/physicians/<int:learner_id>")
 @staff_required
 def physician(learner_id: int):
-    learner = _learner_or_404(learner_id)
+    learner = db.get_or_404(Learner, learner_id)
     transcript = transcript_services.build(
         db_session(), learner.id, pars_policy.from_app().rules,
         frequency=current_app.config["SUBMISSION_FREQUENCY"])
@@ -318,7 +309,7 @@ def physician_credit(learner_id: int, completion_id: int):
 @bp.post("/physicians/<int:learner_id>/consent")
 @staff_required
 def record_consent(learner_id: int):
-    learner = _learner_or_404(learner_id)
+    learner = db.get_or_404(Learner, learner_id)
     form = StaffConsentForm()
     if not form.validate():
         for errors in form.errors.values():
@@ -348,9 +339,7 @@ def requests_queue():
 @bp.route("/requests/<int:request_id>", methods=["GET", "POST"])
 @staff_required
 def support_request(request_id: int):
-    item = db.session.get(SupportRequest, request_id)
-    if item is None:
-        abort(404)
+    item = db.get_or_404(SupportRequest, request_id)
     form = AnswerForm()
     if request.method == "POST" and item.answer:
         flash(f"{item.reference} was answered already; the answer stands.", "error")
@@ -404,17 +393,10 @@ def sign_ins():
     return render_template("staff/sign_ins.html", reference=reference)
 
 
-def _identity_or_404(identity_id: int) -> Identity:
-    identity = db.session.get(Identity, identity_id)
-    if identity is None:
-        abort(404)
-    return identity
-
-
 @bp.get("/sign-ins/<int:identity_id>")
 @staff_required
 def sign_in_identity(identity_id: int):
-    identity = _identity_or_404(identity_id)
+    identity = db.get_or_404(Identity, identity_id)
     q = request.args.get("q", "")
     candidates = services.find_physicians(db_session(), q, _page())
     audit.record("staff.identity_viewed", actor=current_user.actor, subject_type="identity",
@@ -433,7 +415,7 @@ def sign_in_identity(identity_id: int):
 def sign_in_link(identity_id: int, action: str):
     if action not in ("link", "unlink"):
         abort(404)
-    identity = _identity_or_404(identity_id)
+    identity = db.get_or_404(Identity, identity_id)
     form = LinkIdentityForm() if action == "link" else UnlinkIdentityForm()
     try:
         if identity.id == current_user.identity.id:
@@ -442,7 +424,7 @@ def sign_in_link(identity_id: int, action: str):
             raise auth_services.LinkRefused(
                 " ".join(e for errors in form.errors.values() for e in errors))
         if isinstance(form, LinkIdentityForm):
-            learner = _learner_or_404(form.learner_id.data or 0)
+            learner = db.get_or_404(Learner, form.learner_id.data or 0)
             auth_services.link_by_hand(identity, learner, actor=current_user.identity,
                                        note=form.note.data or "")
             message = f"Linked to {learner.full_name}: they reach their transcript when they sign in."
