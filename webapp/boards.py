@@ -73,11 +73,14 @@ class Board:
         return f"{self.code} ({self.name})"
 
 
-_TYPES_UNKNOWN = frozenset({"credit_types"})
+#: ACCME names ABIM among the boards that count a credit's year by report date; for
+#: the boards below that are not named there, that and the December 31 date are assumed.
+_YEAR_ASSUMED = frozenset({"counts_year_by", "year_end"})
+_TYPES_UNKNOWN = frozenset({"credit_types"}) | _YEAR_ASSUMED
 
 REGISTRY: dict[str, Board] = {b.code: b for b in (
     Board("ABA", "American Board of Anesthesiology",
-          ("Lifelong Learning", "Self-Assessment")),
+          ("Lifelong Learning", "Self-Assessment"), unconfirmed=_YEAR_ASSUMED),
     Board("ABIM", "American Board of Internal Medicine",
           ("Medical Knowledge", "Practice Assessment")),
     Board("ABOHNS", "American Board of Otolaryngology – Head and Neck Surgery",
@@ -90,10 +93,10 @@ REGISTRY: dict[str, Board] = {b.code: b for b in (
           ("Lifelong Learning", "Improvement in Medical Practice"),
           # The board's rule is on the activity's date; the portal knows completion dates.
           earliest_completion=dt.date(2018, 1, 1),
-          unconfirmed=frozenset({"earliest_completion"})),
+          unconfirmed=frozenset({"earliest_completion"}) | _YEAR_ASSUMED),
     Board("ABPMR", "American Board of Physical Medicine and Rehabilitation",
           earliest_completion=dt.date(2025, 1, 1),
-          unconfirmed=frozenset({"credit_types", "earliest_completion"})),
+          unconfirmed=frozenset({"credit_types", "earliest_completion"}) | _YEAR_ASSUMED),
     Board("ABS", "American Board of Surgery", ("Accredited CME", "Self-Assessment"),
           needs_board_id=False, earliest_completion=dt.date(2021, 3, 1),
           counts_year_by=YearBasis.COMPLETION_DATE, daily_cap=Decimal(12)),

@@ -251,7 +251,8 @@ def test_credit_uploaded_in_a_file_says_what_is_and_is_not_known(make, db_sessio
     assert "once PARS has matched it to you" in result.pars.text
     [board] = result.boards
     assert board.status == Status.BOARD_NOT_SEEN
-    assert "does not see ABIM's decision" in board.text and "CME Passport" in board.text
+    assert "does not see ABIM's decision" in board.text and "ABIM's website" in board.text
+    assert "CME Passport" not in board.text  # nothing backs CME Passport showing decisions
     assert board.info.faq == "board-decision-not-shown"
 
 
@@ -277,3 +278,13 @@ def test_a_row_pars_refused_in_an_uploaded_file(make, db_session):
     assert status.status == Status.REJECTED
     assert "when CME staff uploaded it in a file" in status.text
     assert "CME staff" in status.action and not status.fix_on_profile
+
+
+def test_withheld_credit_is_explained_by_the_consent_model(make):
+    chose = make.learner(consent_granted=False)
+    assert "You chose not to share" in row(make.completion(chose), chose).pars.text
+    never_chose = make.learner(consent_granted=None)
+    opt_in = Rules(**{**RULES.__dict__, "consent_default": False})
+    result = credit_row(make.completion(never_chose), never_chose, opt_in)
+    assert result.pars.status == Status.OPTED_OUT
+    assert "You chose" not in result.pars.text and "not on record" in result.pars.text

@@ -103,7 +103,7 @@ def claim(session: Session, rules: Rules, *, limit: int, token: str, run_id: int
     postgres = is_postgres(session)
     query = (
         select(Delivery.id).where(*due_now(now, web=transition is not life.EXPORT))
-        # Earliest deadline first: board credit (30 days) comes before the year's close.
+        # Earliest due date first (see Rules.due_date): the records whose deadline comes first.
         # Exactly the order of ix_deliveries_state_due, so no claim sorts the queue.
         .order_by(Delivery.due_date, Delivery.id)
         .limit(limit)

@@ -98,7 +98,8 @@ REJECTIONS: dict[str, Rejection] = {
         "Nothing for you to do: CME staff review it.", False),
     EngineCode.NOT_DELIVERED: Rejection(
         "PARS did not receive the record after several tries.",
-        "Nothing for you to do: CME staff have been alerted and will send it again.", False),
+        "Nothing for you to do: it is on CME staff's list of records that need attention, and "
+        "they send it again.", False),
     ParsCode.MALFORMED: Rejection(
         "PARS could not read the record as it was sent.",
         "Nothing for you to do: CME staff correct it and send it again.", False),

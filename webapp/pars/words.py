@@ -8,7 +8,7 @@ from webapp.pars.eligibility import Blocker
 BLOCKERS: dict[Blocker, str] = {
     Blocker.BEFORE_START: "it was completed before the reporting start date",
     Blocker.NOT_REGISTERED: "the activity is not registered with PARS",
-    Blocker.NOT_PHYSICIAN: "the learner is not a physician (MD or DO)",
+    Blocker.NOT_PHYSICIAN: "the learner is not a physician (MD, DO or an equivalent degree)",
     Blocker.YEAR_CLOSED: "PARS has closed the reporting year",
     Blocker.OPTED_OUT: "the physician has not given permission to share it",
     Blocker.MISSING_BIRTH_DATE: "the birth month and day are missing",

@@ -174,6 +174,8 @@ def attention_item(delivery: Delivery) -> AttentionItem:
     problem += f": {delivery.error_message or why.meaning}"
     if delivery.state == S.HELD:
         who = "Staff: release or resolve"
+    elif delivery.error_code in (EngineCode.BOARD_DAILY_CAP, EngineCode.BOARD_UNEQUAL_POINTS):
+        who = "Staff: correct the credit the board rule names, then retry"
     elif delivery.state == S.FAILED:
         who = "Staff: check PARS access and retry"
     elif delivery.error_code == EngineCode.EXCEL_ROW_REJECTED:

@@ -230,8 +230,9 @@ def pars_status(
         if completion.cme_credits > 0 and not result.sends_cme:
             return status(Status.QUEUED, (
                 f"Your board credit is ready to send; credits are sent to PARS {frequency}. "
-                + _CME_FOLLOWS), deadline=deadline, action="Add your NPI or a state license",
-                fix_on_profile=True)
+                + _CME_FOLLOWS + " Add an NPI or a state license before it is sent and your "
+                "CME credit goes with it."), deadline=deadline,
+                action="Add your NPI or a state license", fix_on_profile=True)
         return status(Status.QUEUED, f"Ready to send. Credits are sent to PARS {frequency}.",
                       deadline=deadline)
     assert current is not None
@@ -247,9 +248,10 @@ def pars_status(
                       "that upload was not recorded here; once PARS has matched it to you, it "
                       "shows in CME Passport.", on=_date(current.sent_at))
     if shown == Status.ACCEPTED and _cme_left_out(completion, current):
-        return status(Status.ACCEPTED, "PARS accepted your board credit. " + _CME_FOLLOWS,
+        return status(Status.ACCEPTED, "PARS accepted your board credit. " + _CME_FOLLOWS
+                      + " This record is not sent again when you add one later.",
                       on=_date(current.settled_at or current.sent_at),
-                      action="Add your NPI or a state license", fix_on_profile=True)
+                      action="Contact CME support if you need this credit in CME Passport.")
     if shown == Status.ACCEPTED and uploaded(current):
         return status(Status.ACCEPTED, "CME staff uploaded it to PARS in a file, and PARS "
                       "accepted it. CME Passport shows it once PARS has matched it to you.",
@@ -270,8 +272,9 @@ def pars_status(
             why = REJECTIONS[current.error_code]
             return status(Status.FAILED, why.meaning, on=_date(current.updated_at),
                           action=why.action, deadline=deadline)
-        return status(Status.FAILED, "PARS did not answer after several tries. CME staff have "
-                      "been alerted and will send it again; nothing for you to do.",
+        return status(Status.FAILED, "PARS did not take it after several tries. It is on CME "
+                      "staff's list of records that need attention; they send it again once the "
+                      "cause is fixed. Nothing for you to do.",
                       on=_date(current.updated_at), deadline=deadline)
     if shown == Status.HELD:
         return status(Status.HELD, "CME staff are holding this credit back while they check "
@@ -281,8 +284,8 @@ def pars_status(
         return status(Status.RESOLVED, "CME staff dealt with this credit by hand, for example "
                       "by entering it in PARS directly.", on=_date(current.settled_at))
     # Removed: no record in PARS now.
-    return status(Status.REMOVED, "It was removed from PARS, for example after the credit was "
-                  "corrected or withdrawn.", on=_date(current.settled_at))
+    return status(Status.REMOVED, "PARS no longer holds this record, for example because CME "
+                  "staff deleted it there.", on=_date(current.settled_at))
 
 
 #: The status a physician sees for an add in each state (queued and waiting records
@@ -307,7 +310,8 @@ STATE_STATUS: dict[DeliveryState, Status] = {
 #: Said when the board part went (or goes) without the AMA PRA Category 1 part.
 _CME_FOLLOWS = ("PARS creates the matching CME credit from board credit itself, within about "
                 "a week. To match it to you for CME Passport and state licensing boards, PARS "
-                "needs your NPI or a state license, which we do not have yet.")
+                "needs your NPI or a state license, which the record carries only if we have "
+                "one when it is sent.")
 
 
 def _sent_boards(delivery: Delivery | None) -> set[str] | None:
@@ -374,8 +378,10 @@ def _blocked(result: Assessment, rules: Rules, completion: Completion,
             action="Contact CME support if you need this credit reported.")
     if first == Blocker.OPTED_OUT:
         return DestinationStatus(d, Status.OPTED_OUT, (
-            "You chose not to share your credit, so it is not sent. If you share again, it is "
-            "sent within the reporting rules."), action="Change your sharing choice",
+            ("You chose not to share your credit, so it is not sent." if rules.consent_default
+             else "Your credit is shared only with your permission, which is not on record, so "
+             "it is not sent.") + " If you share, it is sent within the reporting rules."),
+            action="Change your sharing choice",
             fix_on_profile=True, deadline=deadline)
     missing = ", ".join(_IDENTIFIER_WORDS[b] for b in result.missing)
     if Blocker.MISSING_BOARD_ID in result.missing:
@@ -422,7 +428,8 @@ def board_status(completion: Completion, learner: Learner, rules: Rules, board: 
                   else f"Uploaded to PARS for {board}")
         return DestinationStatus(name, Status.BOARD_NOT_SEEN, (
             f"{passed}. This portal does not see {board}'s decision on credit uploaded in a "
-            f"file: CME Passport shows it, or ask {board}."), on=pars.on)
+            f"file: check your account on {board}'s website, or ask CME support (staff see the "
+            "board's answer in PARS)."), on=pars.on)
     if pars.status == Status.ACCEPTED and current is not None:
         decision = next((s for s in current.board_statuses if s.board == board), None)
         if decision is not None and decision.status == BoardDecision.ACCEPTED:
@@ -435,9 +442,10 @@ def board_status(completion: Completion, learner: Learner, rules: Rules, board: 
                 f"{board} did not accept the record" + (f": {decision.message}" if
                                                         decision.message else "."),
                 on=_date(decision.updated_at),
-                action="Check your board ID and name on your profile; once corrected, the "
-                       "record is removed from PARS and reported again (while PARS still accepts "
-                       "credit for that year).", fix_on_profile=True)
+                action="Check your board ID and birth month and day on your profile (if your "
+                       "name differs from the board's, contact CME support); once corrected, the "
+                       "record is removed from PARS and reported again, while PARS still accepts "
+                       "credit for that year.", fix_on_profile=True)
         return DestinationStatus(name, Status.BOARD_PENDING, (
             f"PARS passed the credit to {board}. Boards usually decide within a day or two."),
             on=pars.on)
