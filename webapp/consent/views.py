@@ -101,8 +101,9 @@ def sharing():
               "PARS matches it to you. Credit that was held back goes with the next submission, "
               "if PARS still accepts it.", "success")
     else:
-        flash("You opted out: from now on your credit is not sent to PARS. Credit already sent "
-              "stays there.", "success")
+        flash("You opted out: from now on we send nothing new. Credit already in PARS stays "
+              "there. Credit already being sent, or already in a file CME staff are uploading, "
+              "may still reach PARS; CME staff can then remove it from PARS.", "success")
     return redirect(url_for(".profile") + "#sharing")
 
 
