@@ -80,7 +80,8 @@ def test_reload_setting_follows_configuration():
     base = {"FAQ_DIR": "/x", "INSTITUTION_NAME": "I", "PORTAL_URL": "http://p",
             "REPORTING_START_DATE": dt.date(2023, 7, 1),
             "SUBMISSION_FREQUENCY": "daily", "SUPPORT_EMAIL": "e@example.org",
-            "SUPPORT_PHONE": "", "BOARD_REPORTING_DAYS": 30, "PARS_YEAR_CLOSE": "03-31"}
+            "SUPPORT_PHONE": "", "BOARD_REPORTING_DAYS": 30, "PARS_YEAR_CLOSE": "03-31",
+            "PHYSICIAN_DEGREES": frozenset({"MD", "DO"})}
     assert services.Settings.from_config({**base, "APP_ENV": "development"}).reload
     assert services.Settings.from_config({**base, "APP_ENV": "testing",
                                           "TEMPLATES_AUTO_RELOAD": True}).reload

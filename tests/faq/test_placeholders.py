@@ -22,6 +22,7 @@ def test_every_documented_placeholder_has_a_value(app):
         REPORTING_START_DATE=dt.date(2024, 1, 15), SUBMISSION_FREQUENCY="every weekday",
         SUPPORT_EMAIL="help@example.org", SUPPORT_PHONE="+1 (555) 010-2000",
         BOARD_REPORTING_DAYS=30, PARS_YEAR_CLOSE="03-31",
+        PHYSICIAN_DEGREES=frozenset({"MBBS", "DO", "MD"}),
     ))
     text = {name: value.text for name, value in values.items()}
     assert text == {
@@ -34,11 +35,17 @@ def test_every_documented_placeholder_has_a_value(app):
         "support_contact": "email help@example.org or call +1 (555) 010-2000",
         "board_reporting_days": "30",
         "pars_year_close": "March 31",
+        "physician_degrees": "MD, DO or MBBS",
     }
     assert values["support_contact"].html == (
         'email <a href="mailto:help@example.org">help@example.org</a> or call '
         '<a href="tel:+15550102000">+1 (555) 010-2000</a>'
     )
+
+
+def test_a_single_physician_degree_is_named_alone(app):
+    values = values_from_config(config(app, PHYSICIAN_DEGREES=frozenset({"MD"})))
+    assert values["physician_degrees"].text == "MD"
 
 
 def test_without_a_phone_number_support_contact_is_email_only(app):

@@ -11,7 +11,7 @@ can never be read as markdown or HTML (an ``_`` in an e-mail address stays an
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -34,6 +34,13 @@ class Value:
     html: str
 
 
+def degree_list(degrees: Iterable[str]) -> str:
+    """The degrees counted as a physician's, MD and DO first: "MD, DO or MBBS"."""
+    first = [d for d in ("MD", "DO") if d in degrees]
+    names = first + sorted(d for d in degrees if d not in first)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
 def values_from_config(config: Mapping[str, Any]) -> dict[str, Value]:
     """Every placeholder an author may use, with this installation's value."""
     email = config["SUPPORT_EMAIL"].strip()
@@ -52,6 +59,7 @@ def values_from_config(config: Mapping[str, Any]) -> dict[str, Value]:
         "support_phone": phone or "the number on our contact page",
         "board_reporting_days": str(config["BOARD_REPORTING_DAYS"]),
         "pars_year_close": MonthDay.parse(config["PARS_YEAR_CLOSE"]).readable(),
+        "physician_degrees": degree_list(config["PHYSICIAN_DEGREES"]),
     }
     values = {name: Value(text, escape(text)) for name, text in plain.items()}
     values["support_contact"] = Value(contact_text, contact_html)
