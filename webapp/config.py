@@ -227,6 +227,8 @@ def load(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "PARS_EXCEL_EXTRA_AMOUNT_HEADER": get("PARS_EXCEL_EXTRA_AMOUNT_HEADER",
                                               "Credits Awarded for Additional Credit Type"),
         "PARS_EXCEL_BOARD_SPELLING": get("PARS_EXCEL_BOARD_SPELLING", ""),
+        "PARS_EXCEL_CME_ON_EVERY_ROW": _bool(get("PARS_EXCEL_CME_ON_EVERY_ROW"), False),
+        "PARS_EXCEL_ZERO_CME_AS_NUMBER": _bool(get("PARS_EXCEL_ZERO_CME_AS_NUMBER"), False),
         "LOG_FORMAT": get("LOG_FORMAT", ""),
         "LOG_LEVEL": get("LOG_LEVEL", "INFO"),
         "FAQ_DIR": get("FAQ_DIR", str(ROOT / "content" / "faq")),

@@ -204,6 +204,31 @@ def test_rows_of_a_record_without_the_database():
         == "Add"
 
 
+def test_cme_credit_placement_follows_the_settings_for_the_unknowns():
+    record = {
+        "action": "add", "activity_id": "A1", "completion_date": "2026-01-05",
+        "first_name": "All", "last_name": "Learner", "birth_month_day": "09-10", "npi": "1",
+        "license_state": None, "license_number": None, "cme_credits": "2.50",
+        "boards": [{"board": "ABIM", "board_id": "1", "credit_type": "Medical Knowledge",
+                    "credits": "2.50"},
+                   {"board": "ABP", "board_id": "2", "credit_type": "Lifelong Learning",
+                    "credits": "2.50"}],
+    }
+    cme = 8  # the Number of CME Credits column among the fixed values
+    default = workbook.rows(record, workbook.ExcelSettings())
+    assert [row.values[cme] for row in default] == [2.5, None]
+    every = workbook.rows(record, workbook.ExcelSettings(cme_on_every_row=True))
+    assert [row.values[cme] for row in every] == [2.5, 2.5]
+    board_only = {**record, "cme_credits": "0.00"}
+    assert [r.values[cme] for r in workbook.rows(board_only, workbook.ExcelSettings())] \
+        == [None, None]
+    zero = workbook.ExcelSettings(zero_cme_as_number=True)
+    assert [r.values[cme] for r in workbook.rows(board_only, zero)] == [0.0, None]
+    assert workbook.ExcelSettings.from_config(
+        {"PARS_EXCEL_CME_ON_EVERY_ROW": True, "PARS_EXCEL_ZERO_CME_AS_NUMBER": True}) \
+        == workbook.ExcelSettings(cme_on_every_row=True, zero_cme_as_number=True)
+
+
 def test_the_own_workbook_is_streamed():
     writer = workbook.StreamWriter(workbook.ExcelSettings(), 1)
     try:

@@ -86,6 +86,12 @@ class ExcelSettings:
     extra_amount_header: str = "Credits Awarded for Additional Credit Type"
     #: Board codes written differently from the project's, e.g. ``{"ABPATH": "ABPath"}``.
     board_spelling: Mapping[str, str] = field(default_factory=dict)
+    #: CME credits on every board's row of a completion, not only the first (unknown which
+    #: PARS wants: the first only is the guard against counting them twice).
+    cme_on_every_row: bool = False
+    #: ``0`` rather than a blank cell for a completion with board credit only (unknown
+    #: which PARS accepts).
+    zero_cme_as_number: bool = False
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> ExcelSettings:
@@ -106,6 +112,8 @@ class ExcelSettings:
             or "Credits Awarded for Additional Credit Type",
             board_spelling=_pairs("PARS_EXCEL_BOARD_SPELLING",
                                   config.get("PARS_EXCEL_BOARD_SPELLING") or ""),
+            cme_on_every_row=bool(config.get("PARS_EXCEL_CME_ON_EVERY_ROW")),
+            zero_cme_as_number=bool(config.get("PARS_EXCEL_ZERO_CME_AS_NUMBER")),
         )
         return settings
 
@@ -143,8 +151,9 @@ def _number(amount: Decimal) -> float:
 
 def rows(record: Mapping[str, Any], settings: ExcelSettings) -> list[Row]:
     """The rows of one record (``webapp.pars.record`` form): one per certifying board, or
-    one without a board. CME credit is on the first row only, and blank when the
-    completion earned board credit alone."""
+    one without a board. CME credit is on the first row only (every row with
+    ``cme_on_every_row``), and blank when the completion earned board credit alone
+    (``0`` with ``zero_cme_as_number``)."""
     month, _, day = (record.get("birth_month_day") or "").partition("-")
     npi = record.get("npi")
     state = record.get("license_state")
@@ -162,14 +171,15 @@ def rows(record: Mapping[str, Any], settings: ExcelSettings) -> list[Row]:
     by_board: dict[str, list[Mapping[str, Any]]] = {}
     for line in record.get("boards") or ():
         by_board.setdefault(line["board"], []).append(line)
+    cme_cell = _number(cme) if cme or settings.zero_cme_as_number else None
     if not by_board:
-        return [Row((*base, _number(cme) if cme else None, None, None, None))]
+        return [Row((*base, cme_cell, None, None, None))]
     out = []
     for i, (board, lines) in enumerate(by_board.items()):
         total = sum((Decimal(line["credits"]) for line in lines), Decimal(0))
         board_id = next((line.get("board_id") for line in lines if line.get("board_id")), None)
         out.append(Row(
-            (*base, _number(cme) if cme and i == 0 else None,
+            (*base, cme_cell if i == 0 or settings.cme_on_every_row else None,
              settings.board_spelling.get(board, board), _text(board_id) or None, _number(total)),
             tuple((_text(line["credit_type"]), _number(Decimal(line["credits"])))
                   for line in lines),
