@@ -1,8 +1,11 @@
 """The base layout and error pages."""
 
+import re
+
 import pytest
 from sqlalchemy import select
 
+from devtools.database import make_app
 from webapp.audit import AppendOnlyViolation, record
 from webapp.models import AuditEvent
 
@@ -44,3 +47,58 @@ def test_audit_log_is_append_only(db_session, change):
         db_session.flush()
     db_session.rollback()
     assert db_session.scalars(select(AuditEvent).where(AuditEvent.action == "rewritten")).all() == []
+
+
+def test_every_page_names_a_favicon_that_is_served(client):
+    html = client.get("/").get_data(as_text=True)
+    href = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', html).group(1)
+    response = client.get(href)
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert response.data.startswith(b"<svg")
+    response.close()
+
+
+def test_too_many_requests_gets_the_sites_own_page(database_url):
+    app = make_app(database_url, RATELIMIT_ENABLED=True, RATELIMIT_DEFAULT="1 per minute",
+                   WTF_CSRF_ENABLED=False)
+    client = app.test_client()
+    client.post("/profile/sharing", data={"share": "no"})
+    response = client.post("/profile/sharing", data={"share": "no"})
+    assert response.status_code == 429
+    html = response.get_data(as_text=True)
+    assert "<h1>Too many requests</h1>" in html and "Wait a minute" in html
+    assert "/static/site.css" in html and 'class="site-header"' in html
+    assert "Retry-After" in response.headers
+
+
+@pytest.mark.parametrize("staff", [False, True])
+def test_header_names_who_is_signed_in(client, login_as, make, staff):
+    learner = None if staff else make.learner(first_name="Nadia", last_name="Okafor")
+    identity = make.identity(learner, display_name="Nadia Okafor" if staff else None,
+                             email="nadia@example.org")
+    login_as(learner, staff=staff, identity=identity)
+    html = client.get("/faq/").get_data(as_text=True)
+    header = html.split("</header>", 1)[0]
+    assert "Signed in as <strong>Nadia Okafor</strong>" in header
+    assert ("(CME staff)" in header) is staff
+    assert "nadia@example.org" not in header
+    if learner is not None:
+        assert learner.npi not in header and learner.source_id not in header
+
+
+def test_header_never_shows_an_address_given_as_the_name(client, login_as, make):
+    identity = make.identity(None, display_name="office@example.org")
+    login_as(None, staff=True, identity=identity)
+    header = client.get("/faq/").get_data(as_text=True).split("</header>", 1)[0]
+    assert "Signed in (CME staff)" in header and "office@example.org" not in header
+
+
+def test_signed_out_header_names_no_one(client):
+    header = client.get("/").get_data(as_text=True).split("</header>", 1)[0]
+    assert "Signed in" not in header
+
+
+def test_staff_home_link_leads_to_the_console(client, login_as):
+    login_as(None, staff=True)
+    header = client.get("/faq/").get_data(as_text=True).split("</header>", 1)[0]
+    assert 'class="brand" href="/staff/"' in header

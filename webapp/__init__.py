@@ -109,6 +109,12 @@ def _register_errors(app: Flask) -> None:
         405, lambda e: page(405, "Not allowed", "That action is not available here.")
     )
 
+    # Flask-Limiter's refusal; its Retry-After and X-RateLimit-* headers are added after this.
+    app.register_error_handler(
+        429, lambda e: page(429, "Too many requests", "This was sent too often in a short time, "
+                            "so it was not carried out. Wait a minute, then try again.")
+    )
+
     def untrusted_host(e: Exception) -> Any:
         # No page template: without a trusted host there is no address to build links from.
         return Response("Bad request: this site does not answer to that host name.\n", 400,

@@ -115,7 +115,7 @@ def test_an_opted_out_physician_continues_without_sharing(browser, physician, cl
 
 def test_staff_only_identities_are_not_shown_the_notice(browser, idp, client):
     idp.reset(sub="staff-1", email="casey@example.org", email_verified=True, groups=["cme-staff"])
-    assert browser.sign_in().headers["Location"] == "/"
+    assert browser.sign_in().headers["Location"] == "/staff/"  # the console, not a notice
     assert client.get("/sharing-notice").status_code == 403  # no transcript, no notice
 
 

@@ -82,7 +82,7 @@ def test_dashboard_counts_deadlines_and_runs(client, login_as, make, db_session)
     html = client.get("/staff/").get_data(as_text=True)
     assert "Trauma Rounds" in html and "Late Course" in html and "Far Course" not in html
     assert html.index("Late Course") < html.index("Trauma Rounds")  # most urgent first
-    assert "(passed)" in html
+    assert "10 day(s) late" in html
     assert "1 rejected" in html and "attention" in html
     assert "1</strong> record(s) need attention" in html
     attention = client.get("/staff/attention").get_data(as_text=True)

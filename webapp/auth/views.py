@@ -47,7 +47,7 @@ def login():
     if requested and next_url is None:
         return _refuse(FailureReason.UNSAFE_NEXT)
     if current_user.is_authenticated:
-        return redirect(next_url or url_for("main.index"))
+        return redirect(next_url or _landing(current_user.is_staff))
     try:
         target = flow.begin(url_for(".callback", _external=True), next_url)
     except flow.LoginFailed as exc:
@@ -74,12 +74,18 @@ def callback():
     services.record_sign_in(sign_in)
     db.session.commit()
     flash("You are signed in.", "success")
-    target = verified.next_url or url_for("main.index")
+    target = verified.next_url or _landing(sign_in.is_staff)
     # A physician sees the sharing permission first: once, and again when its wording changes.
     if notice.needed(db_session(), sign_in.identity.learner,
                      degrees=current_app.config["PHYSICIAN_DEGREES"]):
         target = url_for("consent.notice", next=target)
     return redirect(target)
+
+
+def _landing(is_staff: bool) -> str:
+    """Where a sign-in without a ``next`` lands: staff on the console (their transcript, if
+    they have one, is one link away), physicians on their transcript."""
+    return url_for("staff.dashboard" if is_staff else "main.index")
 
 
 @bp.post("/logout")

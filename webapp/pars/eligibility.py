@@ -155,18 +155,20 @@ def in_scope(completion: Completion, learner: Learner, rules: Rules) -> list[Blo
     return blockers
 
 
-def reportable_clause(rules: Rules) -> ColumnElement[bool]:
+def reportable_clause(rules: Rules, *, registered: bool = True) -> ColumnElement[bool]:
     """``in_scope`` and an open reporting year as SQL, to find candidates in bulk.
 
     Needs ``Completion`` joined to ``Activity`` and ``Learner``; every candidate is
-    still assessed in Python before anything is queued.
+    still assessed in Python before anything is queued. ``registered=False``: the same,
+    for activities not registered with PARS yet (what their registration would release).
     """
     degree = func.upper(Learner.degree)
     for ch in (" ", ".", ",", "-", "/"):
         degree = func.replace(degree, ch, "")
     return and_(
         Completion.completion_date >= max(rules.reporting_start, rules.open_from()),
-        Activity.accme_activity_id.is_not(None),
+        Activity.accme_activity_id.is_not(None) if registered
+        else Activity.accme_activity_id.is_(None),
         degree.in_(sorted(rules.physician_degrees)),
     )
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, delete, exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from webapp import audit
@@ -42,6 +42,7 @@ from webapp.models import (
     Completion,
     Delivery,
     DeliveryState,
+    EngineRun,
     EventKind,
     Learner,
     RunKind,
@@ -49,7 +50,7 @@ from webapp.models import (
 )
 from webapp.pars import lifecycle as life
 from webapp.pars import runs, workbook
-from webapp.pars.claiming import claim
+from webapp.pars.claiming import claim, due_now
 from webapp.pars.codes import EngineCode
 from webapp.pars.eligibility import Rules
 from webapp.pars.outbox import plan
@@ -116,8 +117,14 @@ def export(engine: Engine, config: Mapping[str, Any], out: Path, *, actor: str,
     settings = ExcelSettings.from_config(config)
     template = workbook.read_template(settings.template, settings) if settings.template else None
     policy = Policy.from_config(config, today)
+    notes = list(template.notes) if template else []
     with engine_session(engine) as session:
         plan(session, policy, commit=True)
+        # Nothing due is no run: a press of "Create Excel batch" with nothing to write
+        # must not show up as an export on the dashboard.
+        if not session.scalar(select(exists().where(*due_now(utcnow(), web=False)))):
+            session.commit()
+            return ExportResult([], notes)
         run_id = runs.start(session, RunKind.EXPORT)
         job = _Export(session, policy.rules, settings, template, out, run_id, actor)
         try:
@@ -133,9 +140,11 @@ def export(engine: Engine, config: Mapping[str, Any], out: Path, *, actor: str,
             runs.finish(session, run_id, RunOutcome.FAILED, None,
                         "export failed; nothing was exported")
             raise
-        notes = list(template.notes) if template else []
         if not batches:
-            runs.finish(session, run_id, RunOutcome.OK, {"exported": 0}, "nothing was due")
+            # Every due record was set aside when claimed (and that was rolled back):
+            # nothing was exported, so the run leaves no trace either.
+            session.execute(delete(EngineRun).where(EngineRun.id == run_id))
+            session.commit()
             return ExportResult([], notes)
         # Committed first, renamed second: a batch without its file can be cancelled,
         # a file without its batch could be uploaded and never recorded.

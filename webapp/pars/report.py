@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from webapp.models import (
@@ -16,10 +17,47 @@ from webapp.models import (
     Delivery,
     DeliveryState,
     EngineRun,
+    RunKind,
 )
 
 S = DeliveryState
 NEAR_DAYS = 7
+
+#: What a run's summary counts mean, in the order they are shown, for each kind of run.
+SUMMARY_WORDS: dict[RunKind, tuple[tuple[str, str], ...]] = {
+    RunKind.TRANSMIT: (("accepted", "accepted"), ("rejected", "rejected"), ("failed", "failed"),
+                       ("unknown_left", "outcome unknown"), ("due_left", "still due"),
+                       ("waiting", "held back"), ("corrections", "corrections queued")),
+    RunKind.SYNC: (("accepted", "confirmed"), ("queued", "to be sent again"),
+                   ("rejected", "rejected"), ("failed", "failed"),
+                   ("boards_checked", "checked for board decisions"),
+                   ("boards_board_changes", "board decisions updated")),
+    RunKind.EXPORT: (("exported", "exported"), ("files", "file(s)")),
+}
+
+
+def run_summary(run: EngineRun) -> str:
+    """The run's counts in one line, e.g. ``118 accepted, 2 rejected``; then its message."""
+    counts: dict[str, Any] = run.summary or {}
+    parts = [f"{counts[key]} {words}" for key, words in SUMMARY_WORDS.get(RunKind(run.kind), ())
+             if isinstance(counts.get(key), int) and counts[key]]
+    text = ", ".join(parts)
+    if run.message:
+        text = f"{text}: {run.message}" if text else run.message
+    return text
+
+
+def deadline_filter(today: dt.date, near_days: int = NEAR_DAYS) -> tuple[ColumnElement[bool], ...]:
+    """Records not yet in PARS (waiting ones included) whose due date is past or within
+    ``near_days``: what ``pars status`` counts and the staff dashboard lists."""
+    return (Delivery.state.in_(UNDELIVERED),
+            Delivery.due_date <= today + dt.timedelta(days=near_days))
+
+
+def deadline_records(today: dt.date) -> Select[Any]:
+    """The records of ``deadline_filter``, most urgent first."""
+    return (select(Delivery).where(*deadline_filter(today))
+            .order_by(Delivery.due_date, Delivery.id))
 
 
 @dataclass
@@ -62,13 +100,9 @@ class StatusReport:
             started = run.started_at.strftime("%Y-%m-%d %H:%M UTC")
             line = (f"last {run.kind}: run {run.id}, started {started}, finished {finished}, "
                     f"{run.outcome}")
-            if run.summary:
-                keys = ("accepted", "rejected", "failed", "queued", "exported")
-                parts = [f"{run.summary[k]} {k}" for k in keys if run.summary.get(k)]
-                if parts:
-                    line += " (" + ", ".join(parts) + ")"
-            if run.message:
-                line += f": {run.message}"
+            summary = run_summary(run)
+            if summary:
+                line += f": {summary}"
             out.append(line)
         return out
 
@@ -81,14 +115,12 @@ def status(session: Session, today: dt.date | None = None) -> StatusReport:
                                                                        Delivery.action)
     ):
         report.by_state[(S(state).value, Action(action).value)] = n
-    undelivered = Delivery.state.in_(UNDELIVERED)
     for bucket, criteria in (
-        (report.overdue, (Delivery.due_date < today,)),
-        (report.near, (Delivery.due_date >= today,
-                       Delivery.due_date <= today + dt.timedelta(days=NEAR_DAYS))),
+        (report.overdue, Delivery.due_date < today),
+        (report.near, Delivery.due_date >= today),
     ):
         for state, n in session.execute(
-            select(Delivery.state, func.count()).where(undelivered, *criteria)
+            select(Delivery.state, func.count()).where(*deadline_filter(today), criteria)
             .group_by(Delivery.state)
         ):
             bucket[S(state).value] = n

@@ -18,8 +18,10 @@ from webapp.models import (
     REPORTED,
     UNDELIVERED,
     Action,
+    Activity,
     Batch,
     BatchKind,
+    BoardCredit,
     BoardDecision,
     BoardStatus,
     Completion,
@@ -31,8 +33,9 @@ from webapp.models import (
     RunKind,
     SupportRequest,
 )
+from webapp.pars import report
 from webapp.pars.codes import EngineCode, rejection
-from webapp.pars.eligibility import Rules
+from webapp.pars.eligibility import Rules, reportable_clause
 from webapp.pars.outbox import staff_actions
 from webapp.safe_text import has_control_characters
 
@@ -83,20 +86,79 @@ def counts_by_state(session: Session) -> dict[DeliveryState, int]:
     return counts
 
 
-def _undelivered_adds() -> Select[Any]:
-    return (select(Delivery)
-            .where(Delivery.action == Action.ADD, Delivery.state.in_(UNDELIVERED))
-            .options(joinedload(Delivery.completion).joinedload(Completion.learner),
-                     joinedload(Delivery.completion).joinedload(Completion.activity)))
+@dataclass(frozen=True)
+class DeadlineItem:
+    delivery: Delivery
+    #: Days until the due date; negative once it has passed.
+    days_left: int
+
+    @property
+    def boards(self) -> list[str]:
+        return self.delivery.completion.boards
 
 
-def board_deadlines(session: Session, today: dt.date, page: int = 1, within_days: int = 7) -> Page:
-    """Board credit not yet in PARS whose 30-day limit is near or past, most urgent first."""
-    query = (_undelivered_adds()
-             .where(Delivery.has_board_credit.is_(True),
-                    Delivery.due_date <= today + dt.timedelta(days=within_days))
+def deadlines(session: Session, today: dt.date, page: int = 1) -> Page:
+    """Records not yet in PARS that are past or near their due date, most urgent first:
+    the records ``pars status`` counts (``report.deadline_records``), waiting ones included."""
+    query = report.deadline_records(today).options(
+        joinedload(Delivery.completion).joinedload(Completion.learner),
+        joinedload(Delivery.completion).joinedload(Completion.activity),
+        joinedload(Delivery.completion).selectinload(Completion.board_credits))
+    found = paginate(session, query, page)
+    return Page([DeadlineItem(d, (d.due_date - today).days) for d in found.items],
+                found.page, found.total, found.size)
+
+
+def records_in_state(session: Session, state: DeliveryState, page: int = 1) -> Page:
+    """The records in one delivery state, most urgent first (the dashboard's counts)."""
+    query = (select(Delivery).where(Delivery.state == state)
+             .options(joinedload(Delivery.completion).joinedload(Completion.learner),
+                      joinedload(Delivery.completion).joinedload(Completion.activity))
              .order_by(Delivery.due_date, Delivery.id))
     return paginate(session, query, page)
+
+
+@dataclass(frozen=True)
+class Unregistered:
+    """An activity without an ACCME Activity ID whose credit it holds back."""
+
+    activity_id: int
+    title: str
+    #: Completions that would be reported once the activity is registered.
+    records: int
+    #: Their AMA PRA Category 1 credit, added up.
+    credits: Any
+    #: The earliest date by which one of them should be in PARS.
+    earliest_due: dt.date
+
+
+def unregistered_activities(session: Session, rules: Rules) -> list[Unregistered]:
+    """Activities not registered with PARS whose physicians' credit is in reporting scope
+    (physician degree, open year), so registering them releases it; earliest due first.
+
+    Two aggregate queries whatever the number of completions: a due date only grows
+    with the completion date (``Rules.due_date``), so each activity's earliest due date
+    is that of its earliest completion, and of its earliest completion per board."""
+    in_scope = (select(Completion.id).join(Completion.activity).join(Completion.learner)
+                .where(reportable_clause(rules, registered=False)))
+    totals = session.execute(
+        select(Activity.id, Activity.title, func.count(Completion.id),
+               func.sum(Completion.cme_credits), func.min(Completion.completion_date))
+        .join(Completion.activity).join(Completion.learner)
+        .where(reportable_clause(rules, registered=False))
+        .group_by(Activity.id, Activity.title)).all()
+    if not totals:
+        return []
+    by_board: dict[int, list[dt.date]] = {}
+    for activity_id, board, first in session.execute(
+            select(Completion.activity_id, BoardCredit.board, func.min(Completion.completion_date))
+            .join(BoardCredit).where(Completion.id.in_(in_scope.scalar_subquery()))
+            .group_by(Completion.activity_id, BoardCredit.board)):
+        by_board.setdefault(activity_id, []).append(rules.board_deadline(first, board))
+    found = [Unregistered(activity_id, title, n, credits,
+                          min([rules.pars_deadline(first), *by_board.get(activity_id, [])]))
+             for activity_id, title, n, credits, first in totals]
+    return sorted(found, key=lambda u: (u.earliest_due, u.title, u.activity_id))
 
 
 def count_undelivered(session: Session, *, year: int, board_only: bool) -> int:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -37,6 +38,7 @@ from webapp.models import (
     BatchState,
     ConsentSource,
     Delivery,
+    DeliveryState,
     Identity,
     IdentityLink,
     Learner,
@@ -45,13 +47,16 @@ from webapp.models import (
 )
 from webapp.pars import excel, outbox
 from webapp.pars import policy as pars_policy
+from webapp.pars import report as pars_report
 from webapp.staff import services
 from webapp.staff.forms import (
     ConfirmBatchForm,
     LinkIdentityForm,
     ResolveForm,
     StaffConsentForm,
+    StaffIdentifiersForm,
     UnlinkIdentityForm,
+    identifiers_data,
 )
 from webapp.support import services as support_services
 from webapp.support.forms import AnswerForm
@@ -69,17 +74,35 @@ def _page() -> int:
 @staff_required
 def dashboard():
     today = dt.date.today()
+    rules = pars_policy.from_app(today).rules
     return render_template(
         "staff/dashboard.html",
         counts=services.counts_by_state(db_session()),
-        deadlines=services.board_deadlines(db_session(), today, _page()),
-        year_end=services.year_end(db_session(), today, pars_policy.from_app(today).rules),
+        deadlines=services.deadlines(db_session(), today, _page()),
+        near_days=pars_report.NEAR_DAYS,
+        unregistered=services.unregistered_activities(db_session(), rules),
+        year_end=services.year_end(db_session(), today, rules),
         runs=services.last_runs(db_session()),
+        run_summary=pars_report.run_summary,
         open_requests=services.open_requests_count(db_session()),
         attention=services.needs_attention(db_session(), 1).total,
         state_labels=services.STATE_LABELS,
         today=today,
     )
+
+
+@bp.get("/records")
+@staff_required
+def records():
+    """The records in one delivery state: where each count on the dashboard leads."""
+    try:
+        state = DeliveryState(request.args.get("state", ""))
+    except ValueError:
+        abort(404)
+    return render_template("staff/records.html", state=state,
+                           label=services.STATE_LABELS[state],
+                           attention=state in services.ATTENTION,
+                           page=services.records_in_state(db_session(), state, _page()))
 
 
 @bp.get("/attention")
@@ -270,15 +293,25 @@ def physicians():
 @staff_required
 def physician(learner_id: int):
     learner = db.get_or_404(Learner, learner_id)
-    transcript = transcript_services.build(
-        db_session(), learner.id, pars_policy.from_app().rules,
-        frequency=current_app.config["SUBMISSION_FREQUENCY"])
     audit.record("staff.physician_viewed", actor=current_user.actor, subject_type="learner",
                  subject_id=learner.id)
     db.session.commit()
+    return _physician_page(learner)
+
+
+def _transcript(learner: Learner) -> transcript_services.Transcript:
+    return transcript_services.build(
+        db_session(), learner.id, pars_policy.from_app().rules,
+        frequency=current_app.config["SUBMISSION_FREQUENCY"])
+
+
+def _physician_page(learner: Learner, identifiers: StaffIdentifiersForm | None = None,
+                    status: int = 200):
     return render_template(
-        "staff/physician.html", learner=learner, transcript=transcript,
+        "staff/physician.html", learner=learner, transcript=_transcript(learner),
         consent_form=StaffConsentForm(),
+        identifiers=identifiers or StaffIdentifiersForm(formdata=None,
+                                                        data=identifiers_data(learner)),
         shares=learner.shares(current_app.config["CONSENT_DEFAULT"]),
         history=consent_services.history(learner, for_staff=True),
         wording_version=wording.VERSION,
@@ -287,7 +320,50 @@ def physician(learner_id: int):
         notice_pending=consent_notice.needed(
             db_session(), learner, degrees=current_app.config["PHYSICIAN_DEGREES"]),
         requests=support_services.for_learner(db_session(), learner.id),
+    ), status
+
+
+@bp.post("/physicians/<int:learner_id>/identifiers")
+@staff_required
+def correct_identifiers(learner_id: int):
+    """Correct the physician's identifiers on their behalf: validated as their own form,
+    saved by the same service (so waiting credit is queued again), audited with the note."""
+    learner = db.get_or_404(Learner, learner_id)
+    form = StaffIdentifiersForm()
+    if not form.validate():
+        flash("Nothing was saved: correct the fields marked below.", "error")
+        return _physician_page(learner, form, 422)
+    change = consent_services.update_identifiers(
+        db_session(), learner, npi=form.npi.data or None, birth_month_day=form.birth_month_day,
+        licenses=form.license_pairs(), primary_license=form.primary_pair(),
+        boards=form.board_pairs(), actor=current_user.actor, policy=pars_policy.from_app(),
     )
+    if change.changed:
+        # The note says how the correction reached staff; the values stay out of the log.
+        audit.record("staff.identifiers_corrected", actor=current_user.actor,
+                     subject_type="learner", subject_id=learner.id,
+                     fields=list(change.fields), note=form.note.data)
+    db.session.commit()
+    if change.changed:
+        flash("Saved on the physician's behalf. Credit that was waiting for these details, or "
+              "that PARS rejected for a missing or unmatched detail, goes with the next "
+              "submission.", "success")
+    else:
+        flash("These are the details on record already; nothing changed.", "info")
+    return redirect(url_for(".physician", learner_id=learner.id) + "#identifiers")
+
+
+@bp.get("/physicians/<int:learner_id>/transcript.pdf")
+@staff_required
+def physician_pdf(learner_id: int):
+    """The transcript PDF the physician downloads, for staff to send or check."""
+    learner = db.get_or_404(Learner, learner_id)
+    pdf = documents.pdf_bytes(_transcript(learner), current_app.config["INSTITUTION_NAME"])
+    audit.record("staff.transcript_downloaded", actor=current_user.actor,
+                 subject_type="learner", subject_id=learner.id)
+    db.session.commit()
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="cme-transcript-{learner.id}.pdf"'})
 
 
 @bp.get("/physicians/<int:learner_id>/credits/<int:completion_id>")
@@ -370,6 +446,7 @@ def faq_helper():
     results = library.index.search(query) if query else None
     base = current_app.config["PORTAL_URL"].rstrip("/")
     return render_template("staff/faq.html", query=query, results=results,
+                           categories=library.categories,
                            link=lambda slug: base + url_for("faq.question", slug=slug))
 
 
