@@ -53,7 +53,9 @@ class StaffIdentifiersForm(IdentifiersForm):
 
     note = TextAreaField("How the correction reached you", validators=[
         DataRequired(message="Say how you received it, e.g. 'phone call, ticket 4711'."),
-        NoControlCharacters(multiline=True), Length(max=1000)])
+        NoControlCharacters(multiline=True), Length(max=1000)],
+        # Its own id: the consent form on the same page has a ``note`` too.
+        id="correction-note")
 
 
 def identifiers_data(learner: Learner) -> dict[str, object]:
