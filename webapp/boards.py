@@ -47,8 +47,11 @@ class Board:
     daily_cap: Decimal | None = None
     #: Every learner of an activity must get the same points (no partial credit).
     same_points_per_activity: bool = False
-    #: The shape of a board ID, where known (checked on forms and imports).
+    #: The shape of a board ID, where known (checked on forms and imports, on top of
+    #: the characters and length every identifier must keep: ``webapp.identifiers``).
     id_pattern: str | None = None
+    #: ``id_pattern`` in words, completing "ABIM IDs are …".
+    id_format: str | None = None
     #: Names of the facts above that public sources do not confirm.
     unconfirmed: frozenset[str] = field(default_factory=frozenset)
 
@@ -81,8 +84,11 @@ _TYPES_UNKNOWN = frozenset({"credit_types"}) | _YEAR_ASSUMED
 REGISTRY: dict[str, Board] = {b.code: b for b in (
     Board("ABA", "American Board of Anesthesiology",
           ("Lifelong Learning", "Self-Assessment"), unconfirmed=_YEAR_ASSUMED),
+    # ABIM IDs as physicians quote them are numbers; the project's sources confirm neither that
+    # nor a length, so the pattern is marked unconfirmed and checks digits only.
     Board("ABIM", "American Board of Internal Medicine",
-          ("Medical Knowledge", "Practice Assessment")),
+          ("Medical Knowledge", "Practice Assessment"),
+          id_pattern=r"[0-9]+", id_format="digits only", unconfirmed=frozenset({"id_pattern"})),
     Board("ABOHNS", "American Board of Otolaryngology – Head and Neck Surgery",
           unconfirmed=_TYPES_UNKNOWN),
     Board("ABOS", "American Board of Orthopaedic Surgery", unconfirmed=_TYPES_UNKNOWN),

@@ -106,7 +106,7 @@ def test_invalid_identifiers_save_nothing_and_say_why(client, login_as, make, db
     })
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert "not a valid NPI" in html
+    assert "This NPI fails its check digit" in html
     assert "February has no day 30" in html
     assert "Enter both the state and the license number" in html
     assert "ABIM is listed twice" in html

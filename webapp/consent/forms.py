@@ -5,10 +5,16 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import FieldList, FormField, HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; stubs are 3.2
-from wtforms.validators import AnyOf, Length, Optional, ValidationError
+from wtforms.validators import AnyOf, Optional, StopValidation, ValidationError
 
 from webapp.boards import BOARDS
-from webapp.identifiers import US_STATES, month_day_is_valid, npi_is_valid
+from webapp.identifiers import (
+    US_STATES,
+    board_id_problem,
+    license_number_problem,
+    month_day_is_valid,
+    npi_problem,
+)
 from webapp.safe_text import NoControlCharacters
 
 MONTHS = ("January February March April May June July August September October November "
@@ -33,6 +39,23 @@ class NoticeForm(FlaskForm):
     next = HiddenField(default="")
 
 
+class LicenseNumber:
+    """WTForms validator: a state license number as ``license_number_problem`` accepts it.
+
+    Unlike ``Length`` it sets no ``maxlength`` on the input, so a browser never cuts a
+    long paste silently: it reaches the server and is refused with the reason.
+    """
+
+    def __call__(self, form: object, field) -> None:
+        problem = field.data and license_number_problem(field.data)
+        if problem:
+            raise StopValidation(f"This license number {problem}")
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if value else value
+
+
 class _Row(FlaskForm):
     class Meta:
         csrf = False  # the enclosing form carries the token
@@ -41,8 +64,8 @@ class _Row(FlaskForm):
 class LicenseRow(_Row):
     state = SelectField("State", choices=[SelectChoice("", "—")]
                         + [SelectChoice(s, s) for s in sorted(US_STATES)], default="")
-    number = StringField("License number", validators=[Optional(), NoControlCharacters(), Length(max=64)],
-                         filters=[lambda v: v.strip() if v else v])
+    number = StringField("License number", validators=[Optional(), NoControlCharacters(), LicenseNumber()],
+                         filters=[_strip])
 
     def validate_state(self, field):
         # Checked on the state: an empty number stops its own validators (Optional).
@@ -54,12 +77,15 @@ class BoardRow(_Row):
     board = SelectField("Board", choices=[SelectChoice("", "—")]
                         + [SelectChoice(code, f"{code} – {name}") for code, name in BOARDS.items()],
                         default="")
-    board_id = StringField("Board ID", validators=[Optional(), NoControlCharacters(), Length(max=64)],
-                           filters=[lambda v: v.strip() if v else v])
+    board_id = StringField("Board ID", validators=[Optional(), NoControlCharacters()],
+                           filters=[_strip])
 
     def validate_board_id(self, field):
         if field.data and not self.board.data:
             raise ValidationError("Choose the board this ID belongs to.")
+        problem = field.data and board_id_problem(self.board.data, field.data)
+        if problem:
+            raise ValidationError(f"This board ID {problem}")
 
 
 class IdentifiersForm(FlaskForm):
@@ -76,9 +102,9 @@ class IdentifiersForm(FlaskForm):
     boards = FieldList(FormField(BoardRow), min_entries=1)
 
     def validate_npi(self, field):
-        if field.data and not npi_is_valid(field.data):
-            raise ValidationError("This is not a valid NPI: it has 10 digits and the last one is a "
-                                  "check digit. Copy it from your NPPES record.")
+        problem = field.data and npi_problem(field.data)
+        if problem:
+            raise ValidationError(f"This NPI {problem}")
 
     def validate_birth_day(self, field):
         month, day = self.birth_month.data, field.data

@@ -8,10 +8,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp import audit
-from webapp.models import BoardCertification, ConsentEvent, ConsentSource, Learner, License
+from webapp.boards import board
+from webapp.models import (
+    BoardCertification,
+    BoardCredit,
+    Completion,
+    ConsentEvent,
+    ConsentSource,
+    Learner,
+    License,
+)
 from webapp.pars import outbox
 from webapp.pars.policy import Policy
 
@@ -109,6 +119,36 @@ def update_identifiers(
         # Credit waiting for these details, or rejected for a mismatch, goes back in the queue.
         outbox.on_identifiers_changed(session, learner, policy, actor=actor)
     return IdentifierChange(tuple(changed))
+
+
+def still_missing(session: Session, learner: Learner) -> tuple[str, ...]:
+    """What PARS or a board still needs before all of the learner's credit can be matched,
+    in words ("your birth month and day", ...); empty when nothing is missing.
+
+    Mirrors ``webapp.pars.eligibility.assess``: birth month and day for every record, an
+    NPI or a state license for the CME part, and a board ID for each board (listed on the
+    profile, or named by a credit) that needs one.
+    """
+    missing = []
+    if not learner.birth_month_day:
+        missing.append("your birth month and day")
+    if not (learner.npi or learner.licenses):
+        missing.append("an NPI or a state license")
+    credited = session.scalars(
+        select(BoardCredit.board).join(Completion, BoardCredit.completion_id == Completion.id)
+        .where(Completion.learner_id == learner.id).distinct())
+    codes = sorted({c.board for c in learner.board_certifications} | set(credited))
+    for code in codes:
+        entry = board(code)
+        if (entry is None or entry.needs_board_id) and not learner.board_id_for(code):
+            missing.append(f"your {code} board ID")
+    return tuple(missing)
+
+
+def in_words(items: tuple[str, ...]) -> str:
+    """``a``, ``a, and b``, ``a, b, and c``: the comma before "and" keeps "your birth month
+    and day, and an NPI or a state license" from reading as a choice of any one."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + ", and " + items[-1]
 
 
 def _key(lic: License | None) -> tuple[str, str] | None:

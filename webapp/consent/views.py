@@ -53,6 +53,8 @@ def _permission() -> dict[str, str]:
 
 
 def _render(learner: Learner, identifiers: IdentifiersForm | None = None, status: int = 200):
+    physician = _physician(learner)
+    missing = services.still_missing(db_session(), learner) if physician else ()
     return render_template(
         "consent/profile.html",
         learner=learner,
@@ -62,6 +64,8 @@ def _render(learner: Learner, identifiers: IdentifiersForm | None = None, status
         sharing=SharingForm(),
         identifiers=identifiers or _identifiers_form(learner),
         history=services.history(learner),
+        physician=physician,
+        missing_words=services.in_words(missing) if missing else "",
         boards=BOARDS,
         year_close=MonthDay.parse(current_app.config["PARS_YEAR_CLOSE"]),
     ), status
@@ -73,10 +77,21 @@ def profile():
     return _render(_learner())
 
 
+def _not_reported(learner: Learner):
+    """The answer to a sharing or identifier post from a learner PARS never receives credit
+    for: nothing is recorded, and the profile says what applies to them."""
+    flash(f"Nothing was saved: your degree is recorded as {learner.degree}, and only physicians' "
+          "credit is reported to PARS, so there is no sharing choice or PARS detail to record.",
+          "info")
+    return redirect(url_for(".profile"))
+
+
 @bp.post("/profile/sharing")
 @physician_required
 def sharing():
     learner = _learner()
+    if not _physician(learner):
+        return _not_reported(learner)
     form = SharingForm()
     if not form.validate():
         flash("Choose whether to share your credit.", "error")
@@ -86,7 +101,8 @@ def sharing():
         # Opting out takes a second, informed step.
         return render_template("consent/confirm_opt_out.html", learner=learner,
                                form=SharingForm(formdata=None, share="no", confirmed="yes"),
-                               boards=BOARDS)
+                               chosen=learner.chose_personally, boards=BOARDS)
+    was_sharing = learner.shares(current_app.config["CONSENT_DEFAULT"])
     event = services.set_consent(
         db_session(), learner, granted, source=ConsentSource.PHYSICIAN, actor=current_user.actor,
         policy=pars_policy.from_app(),
@@ -95,7 +111,11 @@ def sharing():
     )
     db.session.commit()
     if event is None:
-        flash("Your sharing choice was already recorded; nothing changed.", "info")
+        flash("You keep sharing, as you chose before; nothing changed." if granted else
+              "Your sharing choice was already recorded; nothing changed.", "info")
+    elif granted and was_sharing:
+        flash("Recorded: you chose to keep sharing your credit with PARS. Nothing else changes; "
+              "you can stop sharing at any time.", "success")
     elif granted:
         flash("Thank you: your credit will be shared with PARS, and shows in CME Passport once "
               "PARS matches it to you. Credit that was held back goes with the next submission, "
@@ -111,6 +131,8 @@ def sharing():
 @physician_required
 def identifiers():
     learner = _learner()
+    if not _physician(learner):
+        return _not_reported(learner)
     form = IdentifiersForm()
     if not form.validate():
         flash("Nothing was saved: please correct the fields marked below.", "error")
@@ -121,13 +143,20 @@ def identifiers():
         boards=form.board_pairs(), actor=current_user.actor, policy=pars_policy.from_app(),
     )
     db.session.commit()
-    if change.changed:
-        flash("Your details were saved. Credit that was waiting for them, or that PARS rejected "
-              "for a missing or unmatched detail, goes with the next submission.", "success")
+    missing = services.still_missing(db_session(), learner)
+    still = f"Still missing: {services.in_words(missing)}." if missing else ""
+    if change.changed and missing:
+        flash(f"Your details were saved. {still} Credit that needs what is missing waits until "
+              "you add it; credit that was waiting only for what you added, or that PARS "
+              "rejected for a missing or unmatched detail, goes with the next submission.",
+              "success")
+    elif change.changed:
+        flash("Your details were saved, and nothing PARS or your boards match you by is missing "
+              "now. Credit that was waiting for them, or that PARS rejected for a missing or "
+              "unmatched detail, goes with the next submission.", "success")
     else:
-        flash("Nothing changed.", "info")
+        flash(f"Nothing changed. {still}".strip(), "info")
     return redirect(url_for(".profile") + "#identifiers")
-
 
 
 #: In the (signed) session cookie: when this sign-in first showed the notice, and for which

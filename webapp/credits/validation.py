@@ -16,7 +16,14 @@ from email_validator import EmailNotValidError, validate_email
 
 from webapp.boards import BOARDS, REGISTRY
 from webapp.cme_credit import parse_credit
-from webapp.identifiers import US_STATES, month_day_is_valid, npi_is_valid
+from webapp.identifiers import (
+    MAX_ID_LENGTH,
+    US_STATES,
+    board_id_problem,
+    license_number_problem,
+    month_day_is_valid,
+    npi_is_valid,
+)
 from webapp.safe_text import MESSAGE as CONTROL_MESSAGE
 from webapp.safe_text import has_control_characters, printable
 
@@ -40,7 +47,8 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DEGREE = re.compile(r"^[A-Z][A-Z0-9-]{0,15}$")
 MAX_LENGTH = {
     "learner_id": 64, "activity_id": 64, "first_name": 255, "last_name": 255, "email": 320,
-    "activity_title": 500, "license_number": 64, "board_id": 64, "board_credit_type": 100,
+    "activity_title": 500, "license_number": MAX_ID_LENGTH, "board_id": MAX_ID_LENGTH,
+    "board_credit_type": 100,
 }
 #: Every other column holds a code, a date or a number.
 DEFAULT_MAX_LENGTH = 100
@@ -131,6 +139,10 @@ def check_row(line: int, cells: dict[str, str], today: dt.date) -> tuple[dict[st
         v["license_state"] = v["license_state"].upper()
         if v["license_state"] not in US_STATES:
             fail("license_state", "not a two-letter U.S. state code")
+    # The same rules as the profile form (webapp.identifiers), so an import cannot store
+    # what a physician could not type.
+    if v["license_number"] and (problem := license_number_problem(v["license_number"])):
+        fail("license_number", problem)
     refused = {e.column for e in errors}  # refused cells count as blank below, without a second error
     if bool(v["license_state"]) != bool(v["license_number"]) \
             and not refused & {"license_state", "license_number"}:
@@ -170,6 +182,9 @@ def check_row(line: int, cells: dict[str, str], today: dt.date) -> tuple[dict[st
                  "expected one of " + ", ".join(entry.credit_types))
         if not v["board_credits"] and "board_credits" not in refused:
             fail("board_credits", "required when a board is given")
+        if v["board_id"] and entry is not None \
+                and (problem := board_id_problem(board, v["board_id"])):
+            fail("board_id", problem)
     else:
         for name in ("board_id", "board_credit_type", "board_credits"):
             if v[name]:

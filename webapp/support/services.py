@@ -1,4 +1,4 @@
-"""Opening and answering support requests."""
+"""Opening reports, answering them, and the physician's replies: each audited."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import secrets
 import string
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from webapp import audit
 from webapp.db import utcnow
-from webapp.models import RequestKind, RequestState, SupportRequest
+from webapp.models import Completion, RequestKind, RequestState, SupportRequest
+from webapp.models.support import ReplyAuthor, SupportReply
 
 _ALPHABET = "".join(c for c in string.ascii_uppercase + string.digits if c not in "O0I1")
 
@@ -36,17 +37,44 @@ def open_request(session: Session, *, learner_id: int, kind: RequestKind, messag
 
 def answer_request(session: Session, request: SupportRequest, *, answer: str,
                    identity_id: int, actor: str) -> None:
-    request.answer = answer.strip()
+    """Staff answer: added to the thread; the report is answered until the physician replies."""
+    now = utcnow()
+    request.replies.append(SupportReply(author=ReplyAuthor.STAFF, identity_id=identity_id,
+                                        body=answer.strip(), created_at=now))
     request.state = RequestState.ANSWERED
-    request.answered_at = utcnow()
+    request.answered_at = now
     request.answered_by_identity_id = identity_id
     session.flush()
     audit.record("support.answered", actor=actor, subject_type="support_request",
                  subject_id=request.id, session=session)
 
 
+class CannotReply(Exception):
+    """The report waits for staff: a reply follows an answer."""
+
+
+def reply(session: Session, request: SupportRequest, *, message: str, identity_id: int,
+          actor: str) -> SupportReply:
+    """The physician's reply to staff's answer: added to the thread, and the report is open
+    for staff again. The caller has checked that the report is the physician's own."""
+    if request.state != RequestState.ANSWERED:
+        raise CannotReply(request.reference)
+    entry = SupportReply(author=ReplyAuthor.PHYSICIAN, identity_id=identity_id,
+                         body=message.strip())
+    request.replies.append(entry)
+    request.state = RequestState.OPEN
+    session.flush()
+    audit.record("support.replied", actor=actor, subject_type="support_request",
+                 subject_id=request.id, session=session)
+    return entry
+
+
 def for_learner(session: Session, learner_id: int) -> list[SupportRequest]:
+    """The learner's reports, newest first, with their threads and credits (a fixed number
+    of queries however many there are)."""
     return list(session.scalars(
         select(SupportRequest).where(SupportRequest.learner_id == learner_id)
-        .order_by(SupportRequest.created_at.desc())
+        .options(selectinload(SupportRequest.replies),
+                 selectinload(SupportRequest.completion).selectinload(Completion.activity))
+        .order_by(SupportRequest.created_at.desc(), SupportRequest.id.desc())
     ))
