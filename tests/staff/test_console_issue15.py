@@ -257,7 +257,7 @@ def test_staff_correct_identifiers_and_waiting_credit_is_queued(client, login_as
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"npi": "1234567890"}, "This is not a valid NPI"),
+    ({"npi": "1234567890"}, "fails its check digit"),
     ({"birth_month": "02", "birth_day": "30"}, "February has no day 30"),
     ({"note": ""}, "Say how you received it"),
 ])
