@@ -213,7 +213,7 @@ def _board_cell(row: CreditRow) -> str:
 
 
 #: Table columns (mm) on a landscape Letter page with 15 mm margins: 249 mm.
-_COLUMNS = (30, 83, 40, 58, 38)
+_COLUMNS = (35, 64, 44, 58, 48)
 _HEADING_SIZE = 8.5
 
 
