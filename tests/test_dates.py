@@ -84,3 +84,12 @@ def test_filters_are_registered_for_every_template(app):
     assert zone.key == app.config["DISPLAY_TIMEZONE"]
     assert rendered == (f"March 31, 2026 / {format_datetime(moment, zone)}"
                         f" / {format_time(moment, zone)} / March 31")
+
+
+def test_every_template_compiles_with_the_date_filters(app):
+    # Jinja resolves filter names when it compiles (outside {% if %} blocks, which it leaves to
+    # rendering): a template naming an unknown filter there fails here.
+    names = [n for n in app.jinja_env.list_templates() if n.endswith(".html")]
+    assert "staff/dashboard.html" in names and "support/index.html" in names
+    for name in names:
+        app.jinja_env.get_template(name)

@@ -385,3 +385,14 @@ def test_the_csv_opens_in_excel_with_board_credit_as_numbers(client, login_as, d
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", sepsis[0])  # ISO dates for programs
     ethics = next(r for r in rows[1:] if r[1] == "Ethics")
     assert ethics[knowledge] == "" and Decimal(ethics[3]) == Decimal("1.00")
+
+
+def test_a_long_institution_name_stays_on_one_line(client, login_as, documented, app):
+    long_name = "Lakeshore Health System Department of Continuing Medical and Interprofessional Education"
+    app.config["INSTITUTION_NAME"] = long_name
+    try:
+        login_as(documented)
+        lines = pdf_text(client.get("/transcript.pdf").get_data()).splitlines()
+    finally:
+        app.config["INSTITUTION_NAME"] = "Lakeshore Health"
+    assert lines[0].strip() == long_name

@@ -180,6 +180,15 @@ class _TranscriptPDF(FPDF):
     def font(self, style: str = "", size: float = 10) -> None:
         self.set_font(self.family, style, size)
 
+    def one_line(self, text: str, style: str, size: float, height: float,
+                 smallest: float = 8) -> None:
+        """``text`` on one line of the page's width, in a smaller size if it needs one."""
+        self.font(style, size)
+        while size > smallest and self.get_string_width(text) > self.epw:
+            size -= 0.5
+            self.font(style, size)
+        self.cell(0, height, text, new_x="LMARGIN", new_y="NEXT")
+
     def footer(self) -> None:
         self.set_y(-12)
         self.font("", 8)
@@ -235,10 +244,8 @@ def pdf_bytes(transcript: Transcript, rows: Iterable[CreditRow], settings: PdfSe
     pdf.add_page()
     pdf.set_title(t(f"CME transcript - {learner.full_name}"))
     pdf.set_author(t(institution))
-    pdf.font("B", 16)
-    pdf.cell(0, 9, t(institution), new_x="LMARGIN", new_y="NEXT")
-    pdf.font("", 12)
-    pdf.cell(0, 7, "Continuing Medical Education Transcript", new_x="LMARGIN", new_y="NEXT")
+    pdf.one_line(t(institution), "B", 16, 9)
+    pdf.one_line("Continuing Medical Education Transcript", "", 12, 7)
     pdf.ln(2)
     credit_shown = {"": "All credit", "AMA": credit_heading(transcript)}.get(
         f.credit_type, f"{f.credit_type} MOC credit")

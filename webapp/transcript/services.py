@@ -572,7 +572,7 @@ def _blocked(result: Assessment, rules: Rules, completion: Completion,
     d = PARS_DESTINATION
     if first == Blocker.BEFORE_START:
         return DestinationStatus(d, Status.BEFORE_START, (
-            f"Earned before {rules.reporting_start:%B %-d, %Y}, when reporting to PARS began. "
+            f"Earned before {readable_date(rules.reporting_start)}, when reporting to PARS began. "
             "It stays on this transcript, which you can download for your board."))
     if first == Blocker.NOT_PHYSICIAN:
         return DestinationStatus(d, Status.NOT_PHYSICIAN, (
@@ -590,7 +590,7 @@ def _blocked(result: Assessment, rules: Rules, completion: Completion,
         closed = rules.year_closes(completion.completion_date)
         return DestinationStatus(d, Status.YEAR_CLOSED, (
             f"PARS stopped accepting credit for {completion.completion_date.year} on "
-            f"{closed:%B %-d, %Y}. It stays on this transcript, which you can download."),
+            f"{readable_date(closed)}. It stays on this transcript, which you can download."),
             action="Contact CME support if you need this credit reported.")
     if first == Blocker.OPTED_OUT:
         return DestinationStatus(d, Status.OPTED_OUT, (
