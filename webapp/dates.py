@@ -121,11 +121,6 @@ def format_month_day(value: MonthDay | dt.date | str) -> str:
     return value.readable()
 
 
-def local_today(zone: ZoneInfo, now: dt.datetime | None = None) -> dt.date:
-    """Today's date in ``zone``."""
-    return local(now or dt.datetime.now(dt.UTC), zone).date()
-
-
 def init_app(app: Any) -> None:
     """Register the filters every template uses for dates: ``|date``, ``|datetime``,
     ``|time`` and ``|month_day``, all in the zone ``DISPLAY_TIMEZONE`` names."""

@@ -178,10 +178,11 @@ def test_a_passed_limit_says_what_it_means_for_each_board():
     # ABS counts credit by completion date (confirmed): late credit still counts for its year.
     abs_ = services.limit(RULES, dt.date(2026, 10, 1), dt.date(2026, 10, 31), "ABS")
     assert abs_.passed and abs_.days_left == -27
-    assert "ABS counts it toward the year you completed it" in abs_.after
+    assert "whether ABS takes late credit is up to ABS" in abs_.after
+    assert "ABS counts credit toward the year it was completed" in abs_.after
     # ABIM counts by report date: a passed 30 days still counts for the year until Dec 31.
     abim = services.limit(RULES, dt.date(2026, 10, 1), dt.date(2026, 10, 31), "ABIM")
-    assert "still counts toward 2026 if it reaches ABIM by December 31, 2026" in abim.after
+    assert "counts toward 2026 when it reaches ABIM by December 31, 2026" in abim.after
     assert "not confirmed" not in abim.after
     # ABA's year rule is assumed in the registry, and the page says so.
     aba = services.limit(RULES, dt.date(2026, 12, 10), dt.date(2026, 12, 31), "ABA")
@@ -200,7 +201,8 @@ def test_a_passed_limit_is_shown_with_its_meaning(client, login_as, make):
     text = text_of(client.get("/transcript").get_data(as_text=True))
     assert "Limit passed: ABS asks for credit within 30 days" in text
     assert "(passed 15 days ago)" in text
-    assert "ABS counts it toward the year you completed it, whenever it arrives" in text
+    assert "whether ABS takes late credit is up to ABS. ABS counts credit toward the year it " \
+        "was completed" in text
 
 
 # --- board decisions after the sync stops asking -----------------------------------------------
@@ -396,3 +398,14 @@ def test_a_long_institution_name_stays_on_one_line(client, login_as, documented,
     finally:
         app.config["INSTITUTION_NAME"] = "Lakeshore Health"
     assert lines[0].strip() == long_name
+
+
+def test_production_refuses_to_start_without_the_pdf_font(tmp_path):
+    from tests.test_production_settings import GOOD
+    from webapp.config import ConfigError, load
+
+    assert load(dict(GOOD))["PDF_FONT_DIR"] == DEFAULT_PDF_FONT_DIR
+    with pytest.raises(ConfigError, match="fonts-dejavu-core"):
+        load({**GOOD, "PDF_FONT_DIR": str(tmp_path)})
+    # Development still starts, and makes its PDF with a built-in font.
+    assert load({"PDF_FONT_DIR": str(tmp_path)})["PDF_FONT_DIR"] == str(tmp_path)

@@ -411,17 +411,19 @@ def limit(rules: Rules, completed: dt.date, deadline: dt.date, board: str | None
                      f"Credit that reaches {board} after {readable_date(report_by)} counts toward "
                      f"{year + 1} instead of {year}.{assumed}")
     label = f"{board} asks for credit within {days} days, by"
+    # The registry knows how each board counts a credit's year, not whether it takes late
+    # credit: that stays the board's to say.
+    late = f"The credit is still sent after that; whether {board} takes late credit is up to {board}."
     if entry is None:
-        return Limit(deadline, left, label, "The credit is still sent after that; whether "
-                     f"{board} takes late credit is up to {board}.")
+        return Limit(deadline, left, label, late)
     if entry.counts_year_by == YearBasis.COMPLETION_DATE:
-        return Limit(deadline, left, label, "The credit is still sent after that, and "
-                     f"{board} counts it toward the year you completed it, whenever it arrives.")
+        return Limit(deadline, left, label,
+                     f"{late} {board} counts credit toward the year it was completed.")
     assert report_by is not None
-    counts = (f"it still counts toward {year} if it reaches {board} by {readable_date(report_by)}"
-              if deadline < report_by else f"it counts toward {board}'s {year + 1} requirements")
-    return Limit(deadline, left, label,
-                 f"The credit is still sent after that; {counts}.{assumed}")
+    counts = (f"If it does, the credit counts toward {year} when it reaches {board} by "
+              f"{readable_date(report_by)}, and toward {year + 1} after that."
+              if deadline < report_by else f"If it does, the credit counts toward {year + 1}.")
+    return Limit(deadline, left, label, f"{late} {counts}{assumed}")
 
 
 def pars_status(
