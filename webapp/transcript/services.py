@@ -125,19 +125,8 @@ class Filters:
     #: ``""`` for all credit, ``"AMA"`` for AMA PRA Category 1 only, or a board code.
     credit_type: str = ""
 
-    def matches(self, completion: Completion) -> bool:
-        if self.date_from and completion.completion_date < self.date_from:
-            return False
-        if self.date_to and completion.completion_date > self.date_to:
-            return False
-        if self.credit_type == "AMA":
-            return completion.cme_credits > 0
-        if self.credit_type:
-            return self.credit_type in completion.boards
-        return True
-
     def clause(self, learner_id: int) -> ColumnElement[bool]:
-        """``matches`` as SQL, for the learner's completions."""
+        """The learner's completions the filter covers, as SQL."""
         parts: list[ColumnElement[bool]] = [Completion.learner_id == learner_id]
         if self.date_from:
             parts.append(Completion.completion_date >= self.date_from)
@@ -209,11 +198,6 @@ def _completions(learner_id: int, filters: Filters | None = None) -> Select[Comp
             .where((filters or Filters()).clause(learner_id))
             .options(*_EAGER)
             .order_by(*_NEWEST_FIRST))
-
-
-def load_completions(session: Session, learner_id: int) -> list[Completion]:
-    """All of a learner's completions with what their statuses need, newest first."""
-    return list(session.execute(_completions(learner_id)).scalars())
 
 
 def load_learner(session: Session, learner_id: int) -> Learner:
