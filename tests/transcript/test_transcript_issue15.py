@@ -409,3 +409,18 @@ def test_production_refuses_to_start_without_the_pdf_font(tmp_path):
         load({**GOOD, "PDF_FONT_DIR": str(tmp_path)})
     # Development still starts, and makes its PDF with a built-in font.
     assert load({"PDF_FONT_DIR": str(tmp_path)})["PDF_FONT_DIR"] == str(tmp_path)
+
+
+def test_the_downloads_read_in_chunks_without_skipping_or_repeating_a_credit(make, db_session):
+    learner = make.learner()
+    same_day = TODAY - dt.timedelta(days=4)
+    # Several credits on one day, so chunks end in the middle of a day.
+    made = [make.completion(learner, make.activity(),
+                            date=same_day if i % 2 else TODAY - dt.timedelta(days=i))
+            for i in range(9)]
+    transcript = services.build(db_session, learner.id, RULES, with_rows=False)
+    assert transcript.rows == [] and transcript.shown_count == 9
+    rows = list(services.iter_rows(db_session, transcript, RULES, chunk=2))
+    assert sorted(r.completion.id for r in rows) == sorted(c.id for c in made)
+    keys = [(r.completion.completion_date, r.completion.id) for r in rows]
+    assert keys == sorted(keys, reverse=True)  # newest first, across chunk boundaries
