@@ -13,7 +13,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from webapp.dates import MonthDay
+from webapp.dates import DEFAULT_DISPLAY_TIMEZONE, MonthDay, display_zone
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
@@ -68,6 +68,18 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+#: Where Debian's fonts-dejavu-core puts DejaVu Sans.
+DEFAULT_PDF_FONT_DIR = "/usr/share/fonts/truetype/dejavu"
+#: ACCME's standard accreditation statement and the AMA's designation statement; a
+#: provider sets its own approved words (jointly provided activities differ).
+DEFAULT_ACCREDITATION_STATEMENT = (
+    "{institution} is accredited by the Accreditation Council for Continuing Medical Education "
+    "(ACCME) to provide continuing medical education for physicians.")
+DEFAULT_DESIGNATION_STATEMENT = (
+    "{institution} designates each activity listed for a maximum of the AMA PRA Category 1 "
+    "Credit(s)™ shown for it. Physicians should claim only the credit commensurate with the "
+    "extent of their participation in the activity.")
+
 #: The example provider ID the development settings use; never a real provider's.
 EXAMPLE_PROVIDER_ID = "0001234"
 #: A random key of 32+ characters has far more different characters than this.
@@ -91,6 +103,10 @@ def _refuse_unsafe_production(cfg: dict[str, Any], env: dict[str, str]) -> None:
         raise ConfigError("production needs TRUSTED_HOSTS, the host name(s) the site answers to "
                           "(e.g. cme.example.org), so a forged Host header cannot reach "
                           "sign-in addresses")
+    if not (Path(cfg["PDF_FONT_DIR"]) / "DejaVuSans.ttf").is_file():
+        raise ConfigError(f"PDF_FONT_DIR ({cfg['PDF_FONT_DIR']}) has no DejaVuSans.ttf, which the "
+                          "PDF transcript needs for the ™ sign and names beyond Latin-1; install "
+                          "Debian's fonts-dejavu-core or point PDF_FONT_DIR at DejaVu Sans")
     if cfg["RATELIMIT_STORAGE_URI"].startswith("memory://") and not cfg["RATELIMIT_PER_WORKER"]:
         raise ConfigError("RATELIMIT_STORAGE_URI is memory://, so each worker process counts "
                           "on its own; set it to a shared store such as redis://host:6379/0, "
@@ -229,6 +245,24 @@ def load(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "PARS_EXCEL_BOARD_SPELLING": get("PARS_EXCEL_BOARD_SPELLING", ""),
         "PARS_EXCEL_CME_ON_EVERY_ROW": _bool(get("PARS_EXCEL_CME_ON_EVERY_ROW"), False),
         "PARS_EXCEL_ZERO_CME_AS_NUMBER": _bool(get("PARS_EXCEL_ZERO_CME_AS_NUMBER"), False),
+        # The transcript (README, "What physicians see").
+        #: IANA zone in which pages, the PDF and the CSV show times (dates of days stay as
+        #: they are: a completion date is a day, not a moment).
+        "DISPLAY_TIMEZONE": get("DISPLAY_TIMEZONE", DEFAULT_DISPLAY_TIMEZONE).strip()
+        or DEFAULT_DISPLAY_TIMEZONE,
+        #: A deadline this many days away or nearer is marked "Due soon".
+        "DEADLINE_SOON_DAYS": _int("DEADLINE_SOON_DAYS", get("DEADLINE_SOON_DAYS", "7")),
+        #: Credits per transcript page (the totals, PDF and CSV always cover every credit).
+        "TRANSCRIPT_PAGE_SIZE": _int("TRANSCRIPT_PAGE_SIZE", get("TRANSCRIPT_PAGE_SIZE", "50")),
+        #: The provider's accreditation and designation statements printed on the PDF, in
+        #: the words its accreditor approved; ``{institution}`` is replaced by its name.
+        "TRANSCRIPT_ACCREDITATION_STATEMENT": get(
+            "TRANSCRIPT_ACCREDITATION_STATEMENT", DEFAULT_ACCREDITATION_STATEMENT),
+        "TRANSCRIPT_DESIGNATION_STATEMENT": get(
+            "TRANSCRIPT_DESIGNATION_STATEMENT", DEFAULT_DESIGNATION_STATEMENT),
+        #: Folder holding DejaVu Sans (DejaVuSans.ttf, DejaVuSans-Bold.ttf, DejaVuSans-Oblique.ttf)
+        #: for the PDF: the built-in PDF fonts have no ™ and no letters beyond Latin-1.
+        "PDF_FONT_DIR": get("PDF_FONT_DIR", DEFAULT_PDF_FONT_DIR),
         "LOG_FORMAT": get("LOG_FORMAT", ""),
         "LOG_LEVEL": get("LOG_LEVEL", "INFO"),
         "FAQ_DIR": get("FAQ_DIR", str(ROOT / "content" / "faq")),
@@ -239,6 +273,14 @@ def load(environ: dict[str, str] | None = None) -> dict[str, Any]:
         #: Production only: accept limits counted by each worker process on its own.
         "RATELIMIT_PER_WORKER": _bool(get("RATELIMIT_PER_WORKER"), False),
     }
+    try:
+        display_zone(cfg["DISPLAY_TIMEZONE"])
+    except ValueError as exc:
+        raise ConfigError(f"DISPLAY_TIMEZONE: {exc}") from exc
+    if cfg["TRANSCRIPT_PAGE_SIZE"] < 1:
+        raise ConfigError("TRANSCRIPT_PAGE_SIZE must be at least 1")
+    if cfg["DEADLINE_SOON_DAYS"] < 0:
+        raise ConfigError("DEADLINE_SOON_DAYS must be 0 or more")
     if cfg["PARS_EXCEL_MAX_ROWS"] < 1:
         raise ConfigError("PARS_EXCEL_MAX_ROWS must be at least 1")
     if len(cfg["PARS_PROVIDER_ID"]) != 7 or not cfg["PARS_PROVIDER_ID"].isdigit():

@@ -44,6 +44,8 @@ def site(tmp_path_factory):
                 url, SERVER_NAME=None, TESTING=False, PORTAL_URL=base,
                 BATCH_DIR=str(tmp / "batches"), OIDC_ISSUER=oidc.issuer(provider.server_port),
                 OIDC_CLIENT_ID=oidc.CLIENT_ID, OIDC_CLIENT_SECRET=oidc.CLIENT_SECRET,
+                # Small pages, so a demo physician's transcript (Elena Marsh: 7 credits) has two.
+                TRANSCRIPT_PAGE_SIZE=4,
             )
             migrate(app)
             with app.app_context():  # the e2e site's own, whatever context a test may hold

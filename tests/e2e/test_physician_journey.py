@@ -28,7 +28,7 @@ def test_physician_journey(page, shot):
     page.wait_for_url(re.compile(r"/transcript$"))
     expect(page.get_by_role("heading", name="Your CME transcript")).to_be_visible()
     expect(page.get_by_text("Morgan Hale, MD")).to_be_visible()
-    expect(page.get_by_text("Board reporting limit").first).to_be_visible()
+    expect(page.get_by_text(re.compile("ABS asks for credit within 30 days")).first).to_be_visible()
     shot(page, "transcript")
     assert_accessible(page)
 
@@ -43,7 +43,8 @@ def test_physician_journey(page, shot):
     with page.expect_download() as info:
         page.get_by_role("link", name="Download PDF").click()
     download = info.value
-    assert download.suggested_filename == "cme-transcript.pdf"
+    assert re.fullmatch(r"cme-transcript-Morgan-Hale-all-credit-to-\d{4}-\d{2}-\d{2}\.pdf",
+                        download.suggested_filename)
     assert Path_read(download).startswith(b"%PDF")
 
     # One credit's timeline.

@@ -43,7 +43,8 @@ def test_transcript_lists_credit_totals_and_statuses(client, login_as, physician
     assert "4.25" in html  # AMA total
     assert "ABIM MOC credit" in html and "Medical Knowledge 1.50" in html
     assert "Queued" in html and "Not reportable yet" in html and "Not reportable" in html
-    assert "Board reporting limit" in html
+    assert "ABIM asks for credit within 30 days, by" in html
+    assert "ACCME asks for credit in PARS within 30 days, by" in html
 
 
 def test_filters_by_date_and_board(client, login_as, physician):
@@ -52,9 +53,14 @@ def test_filters_by_date_and_board(client, login_as, physician):
     assert "Sepsis Update" in html
     assert "Old Grand Rounds" not in html and "Unregistered Course" not in html
     assert "1.50" in html
-    bad = client.get("/transcript?date_from=2024-01-01&date_to=2023-01-01").get_data(as_text=True)
-    assert "end date must be on or after" in bad
-    assert "Old Grand Rounds" in bad  # invalid filter shows everything, with the error
+    bad = client.get("/transcript?date_from=2024-01-01&date_to=2023-01-01")
+    assert bad.status_code == 400
+    html = bad.get_data(as_text=True)
+    assert "end date must be on or after" in html and "Nothing listed" in html
+    # A range that does not hold lists nothing, totals nothing and offers no download.
+    for listed in ("Sepsis Update", "Old Grand Rounds", "Unregistered Course", "Totals",
+                   "Download PDF", "Download CSV"):
+        assert listed not in html, listed
 
 
 def test_detail_and_timeline(client, login_as, physician, db_session):
@@ -81,7 +87,7 @@ def test_csv_download(client, login_as, physician):
     response = client.get("/transcript.csv?date_from=2023-01-01")
     assert response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     assert rows[0][0] == "Completion date"
     assert {r[1] for r in rows[1:]} == {"Sepsis Update", "Unregistered Course"}
 

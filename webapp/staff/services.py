@@ -172,7 +172,7 @@ def count_undelivered(session: Session, *, year: int, board_only: bool) -> int:
 
 @dataclass(frozen=True)
 class YearEnd:
-    #: Board credit earned this year, not yet in PARS (boards count credit reported by Dec 31).
+    #: Board credit earned this year, not yet in PARS (most boards count credit reported by Dec 31).
     board_year: int
     board_unsent: int
     board_year_ends: dt.date

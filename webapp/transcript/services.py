@@ -1,25 +1,43 @@
 """The physician's transcript: completions, totals, and each credit's delivery status.
 
-Everything a page needs is loaded in a fixed number of queries, however many
-credits the physician has; statuses are worked out in memory from the outbox
-rows and the eligibility rules the engine applies.
+A page is loaded in a fixed number of queries, however many credits the
+physician has: one aggregate query for the totals over every credit the filter
+covers, then one page of credits with what their statuses need. Statuses are
+worked out in memory from the outbox rows and the eligibility rules the engine
+applies. The downloads read every credit in range in chunks (``iter_rows``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    and_,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
+from webapp.boards import YearBasis
 from webapp.boards import board as board_entry
 from webapp.dates import readable_date
 from webapp.models import (
     Action,
     BatchKind,
+    BoardCredit,
     BoardDecision,
     Completion,
     Delivery,
@@ -32,11 +50,35 @@ from webapp.transcript.statuses import CATALOG, Status, StatusInfo
 
 PARS_DESTINATION = "PARS / CME Passport"
 
+#: ``pars sync`` asks PARS for the boards' decisions on a record for this many days after
+#: PARS accepted it (``webapp.pars.settle.sync_boards``; a test keeps the two equal).
+BOARD_DECISION_DAYS = 90
+
 _IDENTIFIER_WORDS = {
     Blocker.MISSING_BIRTH_DATE: "birth month and day",
     Blocker.MISSING_LICENSE_OR_NPI: "NPI or a state license",
     Blocker.MISSING_BOARD_ID: "board ID",
 }
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A date by which credit should be in PARS, for one destination, and what missing it means."""
+
+    on: dt.date
+    #: Days from today (negative once passed).
+    days_left: int
+    #: What the date is, ending where the date follows: "ABIM asks for it within 30 days, by".
+    label: str
+    #: What passing it means for this destination, in plain words the registry supports.
+    after: str
+
+    @property
+    def passed(self) -> bool:
+        return self.days_left < 0
+
+    def soon(self, within_days: int) -> bool:
+        return 0 <= self.days_left <= within_days
 
 
 @dataclass(frozen=True)
@@ -53,8 +95,12 @@ class DestinationStatus:
     action: str | None = None
     #: Whether the physician can fix it on their profile.
     fix_on_profile: bool = False
-    #: Board deadline shown with queued and waiting credit.
+    #: Deadline shown with credit not yet in PARS: ACCME's for PARS, the board's for a board.
     deadline: dt.date | None = None
+    #: ``deadline`` explained: days left and what passing it means (set by ``credit_row``).
+    limit: Limit | None = None
+    #: The board's code, for a board's status.
+    board: str | None = None
 
     @property
     def info(self) -> StatusInfo:
@@ -79,16 +125,20 @@ class Filters:
     #: ``""`` for all credit, ``"AMA"`` for AMA PRA Category 1 only, or a board code.
     credit_type: str = ""
 
-    def matches(self, completion: Completion) -> bool:
-        if self.date_from and completion.completion_date < self.date_from:
-            return False
-        if self.date_to and completion.completion_date > self.date_to:
-            return False
+    def clause(self, learner_id: int) -> ColumnElement[bool]:
+        """The learner's completions the filter covers, as SQL."""
+        parts: list[ColumnElement[bool]] = [Completion.learner_id == learner_id]
+        if self.date_from:
+            parts.append(Completion.completion_date >= self.date_from)
+        if self.date_to:
+            parts.append(Completion.completion_date <= self.date_to)
         if self.credit_type == "AMA":
-            return completion.cme_credits > 0
-        if self.credit_type:
-            return self.credit_type in completion.boards
-        return True
+            parts.append(Completion.cme_credits > 0)
+        elif self.credit_type:
+            line = aliased(BoardCredit)  # not correlated with a query over BoardCredit itself
+            parts.append(exists().where(line.completion_id == Completion.id,
+                                        line.board == self.credit_type))
+        return and_(*parts)
 
     @property
     def active(self) -> bool:
@@ -102,32 +152,52 @@ class Transcript:
     filters: Filters
     #: How many credits the physician has in all, before filtering.
     total_count: int
+    #: How many credits the filter covers (the totals cover all of them; ``rows`` one page).
+    shown_count: int = 0
     ama_total: Decimal = Decimal(0)
     #: board -> credit type -> total.
     board_totals: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+    #: Whether the learner's degree is a physician's: AMA PRA Category 1 Credit™ is
+    #: designated for physicians; others receive a certificate of participation.
+    physician: bool = True
+    page: int = 1
+    pages: int = 1
+    #: Index of the first row shown, counted from 1.
+    first: int = 1
 
     @property
     def board_sums(self) -> dict[str, Decimal]:
         return {b: sum(t.values(), Decimal(0)) for b, t in self.board_totals.items()}
 
     @property
+    def board_columns(self) -> list[tuple[str, str]]:
+        """(board, credit type) pairs the credit shown carries, in order."""
+        return [(b, t) for b, types in self.board_totals.items() for t in sorted(types)]
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.rows) - 1
+
+    @property
     def only_before_reporting(self) -> bool:
-        return bool(self.rows) and all(r.pars.status == Status.BEFORE_START for r in self.rows)
+        return bool(self.rows) and self.pages == 1 and all(
+            r.pars.status == Status.BEFORE_START for r in self.rows)
 
 
-def load_completions(session: Session, learner_id: int) -> list[Completion]:
-    """All of a learner's completions with what their statuses need, newest first."""
-    return list(session.execute(
-        select(Completion)
-        .where(Completion.learner_id == learner_id)
-        .options(
-            joinedload(Completion.activity),
-            selectinload(Completion.board_credits),
-            selectinload(Completion.deliveries).selectinload(Delivery.board_statuses),
-            selectinload(Completion.deliveries).joinedload(Delivery.batch),
-        )
-        .order_by(Completion.completion_date.desc(), Completion.id.desc())
-    ).scalars())
+_EAGER = (
+    joinedload(Completion.activity),
+    selectinload(Completion.board_credits),
+    selectinload(Completion.deliveries).selectinload(Delivery.board_statuses),
+    selectinload(Completion.deliveries).joinedload(Delivery.batch),
+)
+_NEWEST_FIRST = (Completion.completion_date.desc(), Completion.id.desc())
+
+
+def _completions(learner_id: int, filters: Filters | None = None) -> Select[Completion]:
+    return (select(Completion)
+            .where((filters or Filters()).clause(learner_id))
+            .options(*_EAGER)
+            .order_by(*_NEWEST_FIRST))
 
 
 def load_learner(session: Session, learner_id: int) -> Learner:
@@ -138,23 +208,99 @@ def load_learner(session: Session, learner_id: int) -> Learner:
     ).scalar_one()
 
 
+@dataclass
+class Totals:
+    total_count: int = 0
+    shown_count: int = 0
+    ama_total: Decimal = Decimal(0)
+    board_totals: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+
+
+def totals(session: Session, learner_id: int, filters: Filters) -> Totals:
+    """Counts and totals over every credit the filter covers, in one aggregate query."""
+    shown = filters.clause(learner_id)
+    mine = Completion.learner_id == learner_id
+    query: CompoundSelect = union_all(
+        select(literal("all").label("kind"), null().label("board"), null().label("type"),
+               null().label("amount"), func.count(Completion.id).label("n"))
+        .where(mine),
+        select(literal("ama"), null(), null(), func.sum(Completion.cme_credits),
+               func.count(Completion.id))
+        .where(shown),
+        select(literal("board"), BoardCredit.board, BoardCredit.credit_type,
+               func.sum(BoardCredit.credits), func.count(BoardCredit.id))
+        .join(Completion, Completion.id == BoardCredit.completion_id)
+        .where(shown).group_by(BoardCredit.board, BoardCredit.credit_type),
+    )
+    result = Totals()
+    board_totals: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    for kind, board, credit_type, amount, n in session.execute(query):
+        if kind == "all":
+            result.total_count = n
+        elif kind == "ama":
+            result.shown_count = n
+            result.ama_total = Decimal(amount or 0).quantize(Decimal("0.01"))
+        else:
+            board_totals[board][credit_type] = Decimal(amount or 0).quantize(Decimal("0.01"))
+    result.board_totals = {b: dict(sorted(t.items())) for b, t in sorted(board_totals.items())}
+    return result
+
+
+def boards_on_record(session: Session, learner_id: int) -> tuple[str, ...]:
+    """Every board the learner has credit with, whatever the filter (the filter offers these)."""
+    return tuple(session.execute(
+        select(BoardCredit.board).distinct()
+        .join(Completion, Completion.id == BoardCredit.completion_id)
+        .where(Completion.learner_id == learner_id)
+        .order_by(BoardCredit.board)
+    ).scalars())
+
+
 def build(session: Session, learner_id: int, rules: Rules, filters: Filters | None = None,
-          frequency: str = "on the regular schedule") -> Transcript:
+          frequency: str = "on the regular schedule", *, page: int | None = None,
+          page_size: int = 50, with_rows: bool = True) -> Transcript:
+    """The transcript with its totals; ``page`` (from 1): one page of ``page_size`` credits,
+    newest first (a page past the last shows the last); None: every credit. Without
+    ``with_rows`` only the totals (the downloads read the rows with ``iter_rows``)."""
     filters = filters or Filters()
     learner = load_learner(session, learner_id)
-    completions = load_completions(session, learner_id)
-    transcript = Transcript(learner=learner, rows=[], filters=filters,
-                            total_count=len(completions))
-    totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for completion in completions:
-        if not filters.matches(completion):
-            continue
-        transcript.rows.append(credit_row(completion, learner, rules, frequency))
-        transcript.ama_total += completion.cme_credits
-        for line in completion.board_credits:
-            totals[line.board][line.credit_type] += line.credits
-    transcript.board_totals = {b: dict(t) for b, t in sorted(totals.items())}
+    sums = totals(session, learner_id, filters)
+    transcript = Transcript(
+        learner=learner, rows=[], filters=filters, total_count=sums.total_count,
+        shown_count=sums.shown_count, ama_total=sums.ama_total, board_totals=sums.board_totals,
+        physician=rules.is_physician(learner.degree))
+    query = _completions(learner_id, filters)
+    if page is not None:
+        transcript.pages = max(1, -(-sums.shown_count // page_size))
+        transcript.page = min(max(page, 1), transcript.pages)
+        offset = (transcript.page - 1) * page_size
+        transcript.first = offset + 1
+        query = query.limit(page_size).offset(offset)
+    if sums.shown_count and with_rows:
+        transcript.rows = [credit_row(c, learner, rules, frequency)
+                           for c in session.execute(query).scalars()]
     return transcript
+
+
+def iter_rows(session: Session, transcript: Transcript, rules: Rules,
+              frequency: str = "on the regular schedule", chunk: int = 500) -> Iterator[CreditRow]:
+    """Every credit the transcript's filter covers, newest first, read ``chunk`` at a time
+    (keyset paging: each chunk starts after the last row of the one before)."""
+    learner = transcript.learner
+    after: tuple[dt.date, int] | None = None
+    while True:
+        query = _completions(learner.id, transcript.filters)
+        if after is not None:
+            day, ident = after
+            query = query.where(or_(Completion.completion_date < day,
+                                    and_(Completion.completion_date == day, Completion.id < ident)))
+        completions = list(session.execute(query.limit(chunk)).scalars())
+        for completion in completions:
+            yield credit_row(completion, learner, rules, frequency)
+        if len(completions) < chunk:
+            return
+        # The session's identity map holds clean objects weakly: a finished chunk is freed.
+        after = (completions[-1].completion_date, completions[-1].id)
 
 
 def find_credit(session: Session, learner_id: int, completion_id: int) -> Completion | None:
@@ -203,9 +349,65 @@ def credit_row(completion: Completion, learner: Learner, rules: Rules,
         # A held-back correction: the boards' decisions are on the record PARS holds.
         current = next((d for d in completion.deliveries if d.id == pending_delete.withdraws_id),
                        current)
-    boards = [board_status(completion, learner, rules, board, current, pars)
+    boards = [dataclasses.replace(board_status(completion, learner, rules, board, current, pars),
+                                  board=board)
               for board in completion.boards]
-    return CreditRow(completion, pars, boards)
+    return CreditRow(completion, _with_limit(pars, completion, rules),
+                     [_with_limit(b, completion, rules) for b in boards])
+
+
+# --- deadlines -------------------------------------------------------------------------------
+
+
+def _with_limit(status: DestinationStatus, completion: Completion, rules: Rules) -> DestinationStatus:
+    if status.deadline is None:
+        return status
+    return dataclasses.replace(status, limit=limit(rules, completion.completion_date,
+                                                   status.deadline, status.board))
+
+
+def limit(rules: Rules, completed: dt.date, deadline: dt.date, board: str | None = None) -> Limit:
+    """``deadline`` for PARS (``board`` None) or one board, with what passing it means.
+
+    Says no more than the board registry knows: a rule it marks unconfirmed for a
+    board is said to be assumed."""
+    days = rules.reporting_days
+    left = (deadline - rules.today).days
+    year = completed.year
+    closes = rules.year_closes(completed)
+    if deadline == closes and deadline < completed + dt.timedelta(days=days):
+        who = board or "PARS"
+        return Limit(deadline, left, f"PARS closes the {year} reporting year on",
+                     f"After that day PARS takes no more credit for {year}, so this credit cannot "
+                     f"reach {who} through PARS; it stays on this transcript.")
+    if board is None:
+        return Limit(deadline, left, f"ACCME asks for credit in PARS within {days} days, by",
+                     f"The credit is still sent after that, until PARS closes the {year} "
+                     f"reporting year on {readable_date(closes)}.")
+    entry = board_entry(board)
+    assumed = ""
+    if entry is not None and entry.unconfirmed & {"counts_year_by", "year_end"}:
+        assumed = (f" ({board} has not confirmed this rule: ACCME states it for boards such as "
+                   "ABIM, and it is assumed here.)")
+    report_by = entry.report_by(completed) if entry else None
+    if report_by is not None and deadline == report_by:
+        return Limit(deadline, left, f"To count toward {board}'s {year} requirements, in PARS by",
+                     f"Credit that reaches {board} after {readable_date(report_by)} counts toward "
+                     f"{year + 1} instead of {year}.{assumed}")
+    label = f"{board} asks for credit within {days} days, by"
+    # The registry knows how each board counts a credit's year, not whether it takes late
+    # credit: that stays the board's to say.
+    late = f"The credit is still sent after that; whether {board} takes late credit is up to {board}."
+    if entry is None:
+        return Limit(deadline, left, label, late)
+    if entry.counts_year_by == YearBasis.COMPLETION_DATE:
+        return Limit(deadline, left, label,
+                     f"{late} {board} counts credit toward the year it was completed.")
+    assert report_by is not None
+    counts = (f"If it does, the credit counts toward {year} when it reaches {board} by "
+              f"{readable_date(report_by)}, and toward {year + 1} after that."
+              if deadline < report_by else f"If it does, the credit counts toward {year + 1}.")
+    return Limit(deadline, left, label, f"{late} {counts}{assumed}")
 
 
 def pars_status(
@@ -356,7 +558,7 @@ def _blocked(result: Assessment, rules: Rules, completion: Completion,
     d = PARS_DESTINATION
     if first == Blocker.BEFORE_START:
         return DestinationStatus(d, Status.BEFORE_START, (
-            f"Earned before {rules.reporting_start:%B %-d, %Y}, when reporting to PARS began. "
+            f"Earned before {readable_date(rules.reporting_start)}, when reporting to PARS began. "
             "It stays on this transcript, which you can download for your board."))
     if first == Blocker.NOT_PHYSICIAN:
         return DestinationStatus(d, Status.NOT_PHYSICIAN, (
@@ -374,7 +576,7 @@ def _blocked(result: Assessment, rules: Rules, completion: Completion,
         closed = rules.year_closes(completion.completion_date)
         return DestinationStatus(d, Status.YEAR_CLOSED, (
             f"PARS stopped accepting credit for {completion.completion_date.year} on "
-            f"{closed:%B %-d, %Y}. It stays on this transcript, which you can download."),
+            f"{readable_date(closed)}. It stays on this transcript, which you can download."),
             action="Contact CME support if you need this credit reported.")
     if first == Blocker.OPTED_OUT:
         return DestinationStatus(d, Status.OPTED_OUT, (
@@ -446,9 +648,7 @@ def board_status(completion: Completion, learner: Learner, rules: Rules, board: 
                        "name differs from the board's, contact CME support); once corrected, the "
                        "record is removed from PARS and reported again, while PARS still accepts "
                        "credit for that year.", fix_on_profile=True)
-        return DestinationStatus(name, Status.BOARD_PENDING, (
-            f"PARS passed the credit to {board}. Boards usually decide within a day or two."),
-            on=pars.on)
+        return _board_pending(name, board, current, rules, pars.on)
     if pars.status in (Status.QUEUED, Status.VERIFYING, Status.IN_BATCH, Status.CORRECTING,
                        Status.HELD, Status.FAILED):
         return DestinationStatus(name, pars.status, f"Goes to {board} through PARS. "
@@ -457,6 +657,26 @@ def board_status(completion: Completion, learner: Learner, rules: Rules, board: 
     return DestinationStatus(name, pars.status, pars.text, on=pars.on, action=pars.action,
                              fix_on_profile=pars.fix_on_profile,
                              deadline=None if pars.status in _NO_DEADLINE else deadline)
+
+
+def _board_pending(name: str, board: str, current: Delivery, rules: Rules,
+                   accepted_on: dt.date | None) -> DestinationStatus:
+    """No decision seen yet: the portal asks PARS for it for ``BOARD_DECISION_DAYS`` after
+    PARS accepted the record, and then stops (``pars sync``)."""
+    accepted = current.settled_at or current.sent_at
+    asks_until = (accepted.date() if accepted else rules.today) \
+        + dt.timedelta(days=BOARD_DECISION_DAYS)
+    if rules.today <= asks_until:
+        return DestinationStatus(name, Status.BOARD_PENDING, (
+            f"PARS passed the credit to {board}. Boards usually decide within a day or two; the "
+            f"portal asks PARS for {board}'s decision until {readable_date(asks_until)}."),
+            on=accepted_on)
+    return DestinationStatus(name, Status.BOARD_PENDING, (
+        f"PARS passed the credit to {board}. No decision from {board} reached the portal by "
+        f"{readable_date(asks_until)}, {BOARD_DECISION_DAYS} days after PARS accepted it, when "
+        "the portal stopped asking PARS, so this status no longer changes."), on=accepted_on,
+        action=f"Check your account on {board}'s website, or ask CME support: staff can see "
+               f"{board}'s answer in PARS.")
 
 
 #: Statuses for which a board deadline means nothing to the physician.
