@@ -358,12 +358,19 @@ def correct_identifiers(learner_id: int):
 def physician_pdf(learner_id: int):
     """The transcript PDF the physician downloads, for staff to send or check."""
     learner = db.get_or_404(Learner, learner_id)
-    pdf = documents.pdf_bytes(_transcript(learner), current_app.config["INSTITUTION_NAME"])
+    transcript = _transcript(learner)
+    rules = pars_policy.from_app().rules
+    rows = transcript_services.iter_rows(db_session(), transcript, rules,
+                                         current_app.config["SUBMISSION_FREQUENCY"])
+    pdf = documents.pdf_bytes(transcript, rows, documents.PdfSettings.from_app(),
+                              today=rules.today)
     audit.record("staff.transcript_downloaded", actor=current_user.actor,
                  subject_type="learner", subject_id=learner.id)
     db.session.commit()
-    return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="cme-transcript-{learner.id}.pdf"'})
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers.set("Content-Disposition", "attachment",
+                         **documents.download_name(transcript, "pdf", rules.today))
+    return response
 
 
 @bp.get("/physicians/<int:learner_id>/credits/<int:completion_id>")
