@@ -173,7 +173,7 @@ def test_activities_without_an_accme_id_holding_credit_back(client, login_as, ma
     row = re.search(r"<td>Unregistered Grand Rounds</td>(.*?)</tr>", section, re.S).group(1)
     earliest = min(rules.due_date(c) for c in held)
     assert re.findall(r"<td>(.*?)</td>", row)[:2] == ["2", str(Decimal("3.50"))]
-    assert earliest.strftime("%b %-d, %Y") in row
+    assert earliest.strftime("%B %-d, %Y") in row
 
 
 def test_no_unregistered_activity_says_so(client, login_as, make):
