@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from webapp import audit
 from webapp.db import utcnow
 from webapp.models import RequestKind, RequestState, SupportRequest
+from webapp.notify import outbox as notices
 
 _ALPHABET = "".join(c for c in string.ascii_uppercase + string.digits if c not in "O0I1")
 
@@ -41,6 +42,7 @@ def answer_request(session: Session, request: SupportRequest, *, answer: str,
     request.answered_at = utcnow()
     request.answered_by_identity_id = identity_id
     session.flush()
+    notices.report_answered(session, request)  # the physician is told by e-mail
     audit.record("support.answered", actor=actor, subject_type="support_request",
                  subject_id=request.id, session=session)
 
