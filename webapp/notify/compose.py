@@ -282,8 +282,16 @@ def _portal_links() -> dict[str, str]:
     }
 
 
+#: The sections of a physician's message.
+_GROUPS = {NoticeKind.MISSING_IDENTIFIER: "waiting", NoticeKind.DEADLINE_NEAR: "waiting",
+           NoticeKind.REJECTED: "rejected", NoticeKind.BOARD_REJECTED: "rejected",
+           NoticeKind.REPORT_ANSWERED: "answers", NoticeKind.CONSENT_RECEIPT: "receipts",
+           NoticeKind.STAFF_DIGEST: "digest"}
+
+
 def _subject(items: list[Item], institution: str) -> str:
     kinds = {i.kind for i in items}
+    groups = {_GROUPS[k] for k in kinds}
     if kinds & {NoticeKind.DEADLINE_NEAR, NoticeKind.MISSING_IDENTIFIER}:
         first = "Action needed: credit is waiting for your details"
     elif kinds & {NoticeKind.REJECTED, NoticeKind.BOARD_REJECTED}:
@@ -292,7 +300,7 @@ def _subject(items: list[Item], institution: str) -> str:
         first = "CME staff answered your report"
     else:
         first = "Your sharing choice was recorded"
-    more = " (and more)" if len(kinds) > 1 else ""
+    more = " (and more)" if len(groups) > 1 else ""
     return f"{institution} CME: {first}{more}"
 
 

@@ -21,6 +21,10 @@ from typing import Any
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+#: CRLF line ends; header lines folded only past RFC 5322's 998 characters, so a long
+#: ``List-Unsubscribe`` address stays one plain URL rather than encoded words.
+POLICY = SMTP_POLICY.clone(max_line_length=998)
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -63,7 +67,7 @@ class Stopped(Exception):
 
 def build(*, sender: str, to: str, subject: str, text: str, html: str, message_id: str,
           date: str, unsubscribe_url: str | None) -> EmailMessage:
-    msg = EmailMessage()
+    msg = EmailMessage(policy=POLICY)
     msg["From"] = sender
     msg["To"] = to
     msg["Subject"] = subject
@@ -95,7 +99,7 @@ def _stuffed(data: bytes) -> bytes:
 
 
 def _send_once(settings: Settings, msg: EmailMessage) -> None:
-    data = msg.as_bytes(policy=SMTP_POLICY)
+    data = msg.as_bytes(policy=POLICY)
     try:
         smtp = smtplib.SMTP(settings.server, settings.port, timeout=settings.timeout)
     except (OSError, smtplib.SMTPException) as exc:
