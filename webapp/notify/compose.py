@@ -171,9 +171,9 @@ class Context:
 
 def recipients(session: Session) -> list[int | None]:
     """Learners (and None for staff) with due notices."""
-    return list(session.scalars(
-        select(Notice.learner_id).distinct().where(Notice.state == NoticeState.PENDING)
-        .order_by(Notice.learner_id.is_(None), Notice.learner_id)))
+    found = set(session.scalars(
+        select(Notice.learner_id).distinct().where(Notice.state == NoticeState.PENDING)))
+    return sorted(i for i in found if i is not None) + ([None] if None in found else [])
 
 
 def compose_for(session: Session, ctx: Context, learner_id: int | None,
