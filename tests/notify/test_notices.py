@@ -277,3 +277,22 @@ def test_staff_console_lists_what_was_sent_and_when(env, ):
         assert sent.message.state == MessageState.SENT
         assert sent.message.sent_at == NOW
         assert sent.kinds == ["Receipt of a sharing choice"]
+
+
+def test_board_credit_waiting_for_the_board_id_names_the_board_and_its_deadline(env):
+    with time_machine.travel(NOW, tick=False):
+        make = env.make()
+        learner = make.learner()
+        make.board(learner, "ABIM", None)
+        make.completion(learner, make.activity(title="Hypertension Essentials"),
+                        date=days_ago(NOW, 25), board_lines=[("ABIM", "Medical Knowledge", "1.00")])
+        env.plan()
+        report = env.send()
+        assert report.sent == 1 and report.planned == 1
+        text = text_of(env.mail()[0])
+        assert "Hypertension Essentials (Nov 2, 2026), ABIM (American Board of Internal Medicine):" in text
+        assert "ABIM ID" in text
+        assert "Deadline: Dec 2, 2026 (5 days left)." in text
+        notice = db.session.scalars(select(Notice)).one()
+        assert notice.kind == NoticeKind.DEADLINE_NEAR
+        assert notice.key == f"deadline_near:{notice.facts['completion_id']}:ABIM:2026-12-02"

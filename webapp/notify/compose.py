@@ -104,16 +104,9 @@ def plan_reminders(session: Session, rules: Rules, reminder_days: int) -> int:
                     "facts": {"completion_id": row.completion.id, "destination": code,
                               "deadline": status.deadline.isoformat()},
                 })
-        if rows:
-            before = _count(session)
-            notices.add(session, rows)
-            planned += _count(session) - before
+        planned += notices.add(session, rows)
         session.expunge_all()
     return planned
-
-
-def _count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Notice)) or 0
 
 
 def _destinations(row: transcript.CreditRow) -> list[tuple[str, transcript.DestinationStatus]]:
@@ -126,10 +119,9 @@ def plan_digest(session: Session, day: dt.date) -> bool:
     if session.scalar(select(NoticeMessage.id).where(NoticeMessage.recipient == "staff",
                                                      NoticeMessage.day == day)):
         return False
-    before = _count(session)
-    notices.add(session, [{"key": f"digest:{day.isoformat()}", "learner_id": None,
-                           "kind": NoticeKind.STAFF_DIGEST, "facts": {"day": day.isoformat()}}])
-    return _count(session) > before
+    return notices.add(session, [{"key": f"digest:{day.isoformat()}", "learner_id": None,
+                                  "kind": NoticeKind.STAFF_DIGEST,
+                                  "facts": {"day": day.isoformat()}}]) > 0
 
 
 # -- gathering into messages ----------------------------------------------------------

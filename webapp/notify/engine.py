@@ -211,15 +211,16 @@ def _send_ready(engine: Engine, config: Any, report: Report,
                         error=str(exc))
                 continue
             except mailer.Unknown as exc:
-                log.warning("notice message %d: outcome unknown: %s", m["id"], exc)
+                # The reasons (stored for staff) may quote an address: not logged.
+                log.warning("notice message %d: outcome unknown", m["id"])
                 report.unknown += int(_settle(engine, m["id"], token, state=M.UNKNOWN,
                                               error=str(exc)[:2000]))
             except mailer.Refused as exc:
-                log.warning("notice message %d refused: %s", m["id"], exc)
+                log.warning("notice message %d refused by the mail server", m["id"])
                 report.failed += int(_settle(engine, m["id"], token, state=M.FAILED,
                                              error=str(exc)[:2000]))
             except mailer.NotSent as exc:
-                log.warning("notice message %d not sent: %s", m["id"], exc)
+                log.warning("notice message %d not sent for now", m["id"])
                 if m["attempts"] >= max_attempts:
                     report.failed += int(_settle(
                         engine, m["id"], token, state=M.FAILED,

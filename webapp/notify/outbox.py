@@ -31,18 +31,24 @@ from webapp.models import (
 _NOTICES = cast(Table, Notice.__table__)
 
 
-def add(session: Session, rows: Iterable[dict[str, Any]]) -> None:
+def add(session: Session, rows: Iterable[dict[str, Any]]) -> int:
     """Insert notices (``key``, ``learner_id``, ``kind``, ``facts``); a key that exists
-    already is left as it is (``ON CONFLICT DO NOTHING``, safe between concurrent writers)."""
+    already is left as it is (``ON CONFLICT DO NOTHING``, safe between concurrent writers).
+    Returns how many were new."""
     now = utcnow()
     values = [{"state": NoticeState.PENDING, "created_at": now, **row} for row in rows]
     if not values:
-        return
+        return 0
     if session.autoflush:
         session.flush()
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(_NOTICES).on_conflict_do_nothing(index_elements=["key"]), values)
+    added = 0
+    for row in values:  # one statement each: a conflict must not hide the others' IDs
+        added += len(session.execute(
+            insert(_NOTICES).values(**row).on_conflict_do_nothing(index_elements=["key"])
+            .returning(_NOTICES.c.id)).all())
+    return added
 
 
 def consent_receipt(session: Session, event: ConsentEvent) -> None:
