@@ -16,6 +16,7 @@ from tests.notify.helpers import choose
 from webapp.extensions import db
 from webapp.models import MessageState, Notice, NoticeMessage, NoticeState
 from webapp.notify import engine as notify_engine
+from webapp.notify import services
 from webapp.pars.eligibility import Rules
 
 NOW = dt.datetime(2026, 11, 27, 15, 0, tzinfo=dt.UTC)
@@ -123,7 +124,14 @@ def test_connection_dropped_after_the_message_is_unknown_and_never_sent_again(fa
             clock.shift(dt.timedelta(days=1))
             env.send()
         assert len(server.received) == 1
-        assert env.messages()[0].state == MessageState.UNKNOWN
+        [message] = env.messages()
+        assert message.state == MessageState.UNKNOWN
+        # Only when staff decide it did not arrive does it go again.
+        server.end_of_data = "250"
+        assert services.send_again(db.session, message, actor="identity:9")
+        db.session.commit()
+        assert env.send().sent == 1
+        assert len(server.received) == 2
 
 
 def test_a_run_that_died_while_sending_leaves_the_message_unknown(sink, make_env):

@@ -117,3 +117,44 @@ def test_staff_physician_page_lists_what_was_sent_and_when(client, login_as, mak
     assert "Receipt of a sharing choice" in html
     assert "Outcome unknown: may have arrived; not sent again" in html
     assert "Record rejected by PARS" in html and "turned off by the physician" in html
+
+
+def _message(learner, state: MessageState) -> NoticeMessage:
+    return NoticeMessage(recipient=f"learner:{learner.id}", learner_id=learner.id,
+                         day=dt.date(2026, 11, 27), to_address=learner.email, subject="s",
+                         text_body="t", html_body="h", message_id="<m@x>", state=state,
+                         error="the connection failed after the message was handed over")
+
+
+def test_staff_send_again_an_unknown_message_only_when_they_decide(client, login_as, make,
+                                                                   db_session):
+    learner = make.learner()
+    lost = _message(learner, MessageState.UNKNOWN)
+    db_session.add(lost)
+    db_session.flush()
+    url = f"/staff/e-mails/{lost.id}/send-again"
+    # Signed out, or a physician: refused.
+    assert client.post(url).status_code == 302
+    login_as(learner)
+    assert client.post(url).status_code == 403
+    login_as(None, staff=True)
+    assert "Send again (it did not arrive)" in client.get(
+        f"/staff/physicians/{learner.id}").get_data(as_text=True)
+    assert client.post(url, csrf=False).status_code == 400
+    db_session.refresh(lost)
+    assert lost.state == MessageState.UNKNOWN
+    response = client.post(url)
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/staff/physicians/{learner.id}#notices")
+    db_session.refresh(lost)
+    assert lost.state == MessageState.READY and "CME staff" in lost.error
+    assert db_session.scalars(select(AuditEvent.actor).where(
+        AuditEvent.action == "notify.send_again")).one().startswith("identity:")
+    # A message that went out is not sent again.
+    sent = _message(learner, MessageState.SENT)
+    sent.day = dt.date(2026, 11, 28)
+    db_session.add(sent)
+    db_session.flush()
+    client.post(f"/staff/e-mails/{sent.id}/send-again")
+    db_session.refresh(sent)
+    assert sent.state == MessageState.SENT

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from webapp import audit
-from webapp.models import Notice, NoticeMessage, NoticePreference
+from webapp.models import MessageState, Notice, NoticeMessage, NoticePreference
 from webapp.models.notify import NoticeKind
 
 #: How the staff console names each kind of notice.
@@ -42,6 +42,23 @@ def set_reminders(session: Session, learner_id: int, on: bool, *, actor: str) ->
     session.flush()
     audit.record("notify.reminders_on" if on else "notify.reminders_off", actor=actor,
                  subject_type="learner", subject_id=learner_id, session=session)
+    return True
+
+
+def send_again(session: Session, message: NoticeMessage, *, actor: str) -> bool:
+    """Staff decided a message whose outcome is unknown (or that failed) did not arrive:
+    the next ``notify send`` sends it again. Audited. The caller commits."""
+    moved = session.scalar(
+        update(NoticeMessage)
+        .where(NoticeMessage.id == message.id,
+               NoticeMessage.state.in_([MessageState.UNKNOWN, MessageState.FAILED]))
+        .values(state=MessageState.READY, next_attempt_at=None, claim_token=None,
+                error=f"Sent again at the request of CME staff (was {message.state.value}).")
+        .returning(NoticeMessage.id).execution_options(synchronize_session=False))
+    if moved is None:
+        return False
+    audit.record("notify.send_again", actor=actor, subject_type="notice_message",
+                 subject_id=message.id, session=session)
     return True
 
 

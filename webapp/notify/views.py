@@ -11,15 +11,15 @@ changes that one preference of that one physician and nothing else.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms.validators import AnyOf
 
-from webapp.auth.access import physician_required
+from webapp.auth.access import physician_required, staff_required
 from webapp.extensions import csrf, db, db_session
-from webapp.models import Learner
+from webapp.models import Learner, NoticeMessage
 from webapp.notify import links, services
 
 bp = Blueprint("notify", __name__)
@@ -27,6 +27,10 @@ bp = Blueprint("notify", __name__)
 
 class PreferenceForm(FlaskForm):
     reminders = HiddenField(validators=[AnyOf(["on", "off"])])
+
+
+class SendAgainForm(FlaskForm):
+    """CSRF only: staff confirm a message did not arrive."""
 
 
 @bp.app_template_global()
@@ -41,7 +45,7 @@ def notices_sent_to(learner_id: int) -> dict[str, object]:
     session = db_session()
     return {"messages": services.messages_for(session, learner_id),
             "unsent": services.not_sent_for(session, learner_id),
-            "labels": services.KIND_LABELS,
+            "labels": services.KIND_LABELS, "send_again": SendAgainForm(),
             "reminders_on": services.reminders_on(session, learner_id)}
 
 
@@ -82,3 +86,22 @@ def unsubscribe(token: str):
     services.set_reminders(db_session(), learner_id, False, actor="unsubscribe-link")
     db.session.commit()
     return render_template("notify/unsubscribe.html", invalid=False, done=True, token=token)
+
+
+@bp.post("/staff/e-mails/<int:message_id>/send-again")
+@staff_required
+def send_again(message_id: int):
+    """An e-mail whose outcome is unknown (or that failed) is sent again only when staff
+    decide so, e.g. after the physician said it did not arrive."""
+    message = db.get_or_404(NoticeMessage, message_id)
+    if message.learner_id is None:
+        abort(404)
+    if not SendAgainForm().validate():
+        abort(400)
+    if services.send_again(db_session(), message, actor=current_user.actor):
+        db.session.commit()
+        flash("The e-mail goes again with the next notify send.", "success")
+    else:
+        flash("Only an e-mail whose outcome is unknown, or that failed, can be sent again.",
+              "error")
+    return redirect(url_for("staff.physician", learner_id=message.learner_id) + "#notices")
