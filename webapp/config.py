@@ -105,6 +105,9 @@ def _refuse_unsafe_production(cfg: dict[str, Any], env: dict[str, str]) -> None:
     if cfg["MAIL_SERVER"] and cfg["MAIL_PASSWORD"] and not cfg["MAIL_USE_TLS"]:
         raise ConfigError("MAIL_PASSWORD is set but MAIL_USE_TLS is off: the password would "
                           "cross the network in clear; set MAIL_USE_TLS=yes")
+    if cfg["MAIL_SERVER"] and cfg["MAIL_FROM"].lower().endswith("@localhost"):
+        raise ConfigError("MAIL_FROM is the development sender; set the address e-mail notices "
+                          "come from (e.g. cme-portal@example.org)")
     if cfg["MAIL_SERVER"] and not cfg["PORTAL_URL"].lower().startswith("https://"):
         raise ConfigError("PORTAL_URL must be the site's https:// address in production: "
                           "e-mail notices link to it")

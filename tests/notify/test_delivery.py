@@ -216,3 +216,10 @@ def test_no_mail_server_configured_is_a_clear_stop(make_env):
     result = env.app.test_cli_runner().invoke(args=["notify", "send"])
     assert result.exit_code == notify_engine.EXIT_STOPPED
     assert "notify send: not run: MAIL_SERVER is not set" in result.output
+
+
+def test_a_staff_address_that_is_not_one_is_a_clear_stop(make_env):
+    env = make_env(25, STAFF_EMAIL="cme staff")
+    result = env.app.test_cli_runner().invoke(args=["notify", "send"])
+    assert result.exit_code == notify_engine.EXIT_STOPPED
+    assert "STAFF_EMAIL must be an e-mail address" in result.output

@@ -94,6 +94,8 @@ def check_settings(config: Any) -> None:
         raise NotConfigured("MAIL_SERVER is not set")
     if not config["MAIL_FROM"] or "@" not in config["MAIL_FROM"]:
         raise NotConfigured("MAIL_FROM must be an e-mail address")
+    if config["STAFF_EMAIL"] and "@" not in config["STAFF_EMAIL"]:
+        raise NotConfigured("STAFF_EMAIL must be an e-mail address (or empty: no digest)")
 
 
 def send(engine: Engine, app: Flask, *, progress: Callable[[int, int], None] | None = None,
