@@ -9,10 +9,17 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 OIDC_PORT ?= 8800
 PARS_PORT ?= 8765
+MAIL_PORT ?= 8025
+# `make run` and `make notify` share a development secret key (kept in instance/), so the
+# unsubscribe links in e-mails `make notify` writes work on the site `make run` serves.
+DEV_SECRET := instance/dev-secret-key
+WITH_SECRET = SECRET_KEY=$${SECRET_KEY:-$$(cat $(DEV_SECRET))}
+# The local mail sink `make run` starts (development only; see devtools/mailsink.py).
+LOCAL_MAIL := MAIL_SERVER=127.0.0.1 MAIL_PORT=$(MAIL_PORT) STAFF_EMAIL=$${STAFF_EMAIL:-cme-staff@example.org} PORTAL_URL=$${PORTAL_URL:-http://$(HOST):$(PORT)}
 # The local PARS service `make run` starts (development only; see devtools/localpars.py).
 LOCAL_PARS := PARS_API_URL=http://127.0.0.1:$(PARS_PORT) PARS_USER=pars-user PARS_PASSWORD=pars-secret
 
-.PHONY: run test install db demo lint check clean transmit sync status
+.PHONY: run test install db demo lint check clean transmit sync status notify
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11 or run 'make PYTHON=python3 ...'"; exit 1; }
@@ -31,8 +38,12 @@ db: install
 demo: db
 	$(FLASK) demo load --if-empty
 
-run: demo
-	$(BIN)/python -m devtools.devserver --host $(HOST) --port $(PORT) --oidc-port $(OIDC_PORT) --pars-port $(PARS_PORT)
+$(DEV_SECRET): | $(BIN)/python
+	mkdir -p instance
+	$(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(48))' > $@
+
+run: demo $(DEV_SECRET)
+	$(WITH_SECRET) $(BIN)/python -m devtools.devserver --host $(HOST) --port $(PORT) --oidc-port $(OIDC_PORT) --pars-port $(PARS_PORT) --mail-port $(MAIL_PORT)
 
 # While `make run` is running: send the queued credit to its local PARS service,
 # fetch board decisions, show the queue. Exit status 1 ("records need attention") is
@@ -45,6 +56,11 @@ sync: install
 
 status: install
 	$(FLASK) pars status
+
+# While `make run` is running: e-mail the notices that are due to its local mail sink
+# (saved in instance/mail/*.eml), with the staff digest to cme-staff@example.org.
+notify: install $(DEV_SECRET)
+	$(WITH_SECRET) $(LOCAL_MAIL) $(FLASK) notify send
 
 test: install
 	$(FLASK) faq check

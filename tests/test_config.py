@@ -64,3 +64,14 @@ def test_settings_from_environment():
     assert cfg["REPORTING_START_DATE"] == dt.date(2024, 1, 1)
     assert cfg["INSTITUTION_NAME"] == "Northfield CME"
     assert cfg["CONSENT_DEFAULT"] is False
+
+
+def test_notice_settings_default_and_check_the_time_zone():
+    from webapp.config import ConfigError, load
+
+    cfg = load({})
+    assert (cfg["MAIL_SERVER"], cfg["MAIL_PORT"], cfg["MAIL_USE_TLS"]) == ("", 25, False)
+    assert (cfg["NOTIFY_TIMEZONE"], cfg["STAFF_EMAIL"]) == ("UTC", "")
+    assert load({"NOTIFY_TIMEZONE": "America/Chicago"})["NOTIFY_TIMEZONE"] == "America/Chicago"
+    with pytest.raises(ConfigError, match="NOTIFY_TIMEZONE must be a time zone name"):
+        load({"NOTIFY_TIMEZONE": "Mars/Olympus"})

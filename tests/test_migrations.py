@@ -254,3 +254,59 @@ def test_excel_row_columns_are_added_empty_and_removed_with_every_row_kept(tmp_p
             db.engine.dispose()
     finally:
         drop_database(url)
+
+
+#: The head before the e-mail notices got their tables.
+BEFORE_NOTICES = "0007_excel_rows"
+NOTICES = "0008_notices"
+
+
+def test_notice_tables_are_added_empty_with_every_row_kept_and_removed_again(tmp_path):
+    url = create_database(tmp_path)
+    try:
+        app = make_app(url)
+        with app.app_context():
+            upgrade(revision=BEFORE_LEARNER_COLUMNS_DROPPED)
+            with db.engine.begin() as conn:
+                _fill(conn)
+            upgrade(revision=BEFORE_NOTICES)
+            with db.engine.begin() as conn:
+                _fill_licenses(conn)
+            with db.engine.connect() as conn:
+                before = _rows(conn)
+
+            upgrade(revision=NOTICES)
+            with db.engine.connect() as conn:
+                after = _rows(conn)
+            for table in ("notices", "notice_messages", "notice_preferences"):
+                assert after.pop(table) == []
+            assert after == before
+
+            # A notice's key is unique: the same event is never noted twice.
+            now = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
+            with db.engine.connect() as conn:
+                notices = Table("notices", MetaData(), autoload_with=conn)
+                row = {"key": "consent:2", "learner_id": 1, "kind": "consent_receipt",
+                       "facts": {"granted": False}, "state": "pending", "created_at": now}
+                conn.execute(insert(notices).values(**row))
+                with pytest.raises(IntegrityError):
+                    conn.execute(insert(notices).values(**row))
+                conn.rollback()
+                messages = Table("notice_messages", MetaData(), autoload_with=conn)
+                message = {"recipient": "learner:1", "learner_id": 1, "day": now.date(),
+                           "to_address": "m@example.org", "subject": "s", "text_body": "t",
+                           "html_body": "h", "message_id": "<a@b>", "state": "ready",
+                           "attempts": 0, "created_at": now, "updated_at": now}
+                conn.execute(insert(messages).values(**message))
+                with pytest.raises(IntegrityError):  # one message per recipient and day
+                    conn.execute(insert(messages).values(**message))
+                conn.rollback()
+
+            downgrade(revision=BEFORE_NOTICES)
+            with db.engine.connect() as conn:
+                assert not {"notices", "notice_messages", "notice_preferences"} \
+                    & set(inspect(conn).get_table_names())
+                assert _rows(conn) == before
+            db.engine.dispose()
+    finally:
+        drop_database(url)

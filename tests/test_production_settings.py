@@ -27,11 +27,25 @@ def test_the_good_settings_load():
     ({"PARS_PROVIDER_ID": ""}, "PARS_PROVIDER_ID is the example ID"),
     ({"TRUSTED_HOSTS": ""}, "production needs TRUSTED_HOSTS"),
     ({"RATELIMIT_STORAGE_URI": ""}, "each worker process counts on its own"),
+    ({"MAIL_SERVER": "smtp.example.org", "MAIL_PASSWORD": "p", "MAIL_FROM": "cme@example.org",
+      "PORTAL_URL": "https://cme.example.org"}, "MAIL_PASSWORD is set but MAIL_USE_TLS is off"),
+    ({"MAIL_SERVER": "smtp.example.org", "MAIL_FROM": "cme@example.org",
+      "PORTAL_URL": "http://cme.example.org"}, "PORTAL_URL must be the site's https:// address"),
+    ({"MAIL_SERVER": "smtp.example.org", "PORTAL_URL": "https://cme.example.org"},
+     "MAIL_FROM is the development sender"),
 ])
 def test_unsafe_production_settings_are_refused(change, needle):
     env = {k: v for k, v in (GOOD | change).items() if v}
     with pytest.raises(ConfigError, match=needle):
         load(env)
+
+
+def test_mail_settings_with_tls_and_an_https_portal_load():
+    cfg = load(GOOD | {"MAIL_SERVER": "smtp.example.org", "MAIL_PORT": "587", "MAIL_USE_TLS": "yes",
+                       "MAIL_FROM": "cme-portal@example.org",
+                       "MAIL_USERNAME": "cme", "MAIL_PASSWORD": "p",
+                       "PORTAL_URL": "https://cme.example.org"})
+    assert (cfg["MAIL_PORT"], cfg["MAIL_USE_TLS"]) == (587, True)
 
 
 def test_per_worker_limits_are_accepted_only_when_asked_for_and_said_at_start_up(monkeypatch,

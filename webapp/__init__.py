@@ -72,6 +72,8 @@ def _register_features(app: Flask) -> None:
     from webapp.faq.cli import commands as faq_commands
     from webapp.faq.views import bp as faq
     from webapp.main.views import bp as main
+    from webapp.notify.cli import commands as notify_commands
+    from webapp.notify.views import bp as notify
     from webapp.pars.cli import commands as pars_commands
     from webapp.staff.views import bp as staff
     from webapp.support.views import bp as support
@@ -84,7 +86,8 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(faq)
     app.register_blueprint(support)
     app.register_blueprint(staff)
-    for command in (*faq_commands, *pars_commands, *credits_commands):
+    app.register_blueprint(notify)
+    for command in (*faq_commands, *pars_commands, *credits_commands, *notify_commands):
         app.cli.add_command(command)
 
 

@@ -60,6 +60,17 @@ def _domains(value: str) -> frozenset[str]:
     return frozenset(d.strip().lower().lstrip("@") for d in value.split(",") if d.strip())
 
 
+def _zone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"NOTIFY_TIMEZONE must be a time zone name such as America/Chicago, "
+                          f"got {value!r}") from exc
+    return value
+
+
 def normalise_database_url(url: str) -> str:
     """Use the psycopg 3 driver for plain ``postgresql://`` URLs."""
     for prefix in ("postgresql://", "postgres://"):
@@ -107,6 +118,15 @@ def _refuse_unsafe_production(cfg: dict[str, Any], env: dict[str, str]) -> None:
         raise ConfigError(f"PDF_FONT_DIR ({cfg['PDF_FONT_DIR']}) has no DejaVuSans.ttf, which the "
                           "PDF transcript needs for the ™ sign and names beyond Latin-1; install "
                           "Debian's fonts-dejavu-core or point PDF_FONT_DIR at DejaVu Sans")
+    if cfg["MAIL_SERVER"] and cfg["MAIL_PASSWORD"] and not cfg["MAIL_USE_TLS"]:
+        raise ConfigError("MAIL_PASSWORD is set but MAIL_USE_TLS is off: the password would "
+                          "cross the network in clear; set MAIL_USE_TLS=yes")
+    if cfg["MAIL_SERVER"] and cfg["MAIL_FROM"].lower().endswith("@localhost"):
+        raise ConfigError("MAIL_FROM is the development sender; set the address e-mail notices "
+                          "come from (e.g. cme-portal@example.org)")
+    if cfg["MAIL_SERVER"] and not cfg["PORTAL_URL"].lower().startswith("https://"):
+        raise ConfigError("PORTAL_URL must be the site's https:// address in production: "
+                          "e-mail notices link to it")
     if cfg["RATELIMIT_STORAGE_URI"].startswith("memory://") and not cfg["RATELIMIT_PER_WORKER"]:
         raise ConfigError("RATELIMIT_STORAGE_URI is memory://, so each worker process counts "
                           "on its own; set it to a shared store such as redis://host:6379/0, "
@@ -263,6 +283,36 @@ def load(environ: dict[str, str] | None = None) -> dict[str, Any]:
         #: Folder holding DejaVu Sans (DejaVuSans.ttf, DejaVuSans-Bold.ttf, DejaVuSans-Oblique.ttf)
         #: for the PDF: the built-in PDF fonts have no ™ and no letters beyond Latin-1.
         "PDF_FONT_DIR": get("PDF_FONT_DIR", DEFAULT_PDF_FONT_DIR),
+        # E-mail notices (``flask notify send``; README "E-mail notices").
+        "MAIL_SERVER": get("MAIL_SERVER", "").strip(),
+        "MAIL_PORT": _int("MAIL_PORT", get("MAIL_PORT", "25")),
+        #: STARTTLS before signing in and sending.
+        "MAIL_USE_TLS": _bool(get("MAIL_USE_TLS"), False),
+        "MAIL_USERNAME": get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": get("MAIL_PASSWORD", ""),
+        "MAIL_FROM": get("MAIL_FROM", "cme-portal@localhost").strip(),
+        "MAIL_TIMEOUT": float(get("MAIL_TIMEOUT", "30")),
+        #: Where the daily digest for CME staff goes; empty: no digest.
+        "STAFF_EMAIL": get("STAFF_EMAIL", "").strip(),
+        #: The time zone whose calendar day limits physicians to one e-mail a day (by
+        #: default the one pages show times in).
+        "NOTIFY_TIMEZONE": _zone(get("NOTIFY_TIMEZONE", "").strip()
+                                 or get("DISPLAY_TIMEZONE", "").strip()
+                                 or DEFAULT_DISPLAY_TIMEZONE),
+        #: Days before a deadline when a reminder about a missing identifier goes again.
+        "NOTIFY_REMINDER_DAYS": _int("NOTIFY_REMINDER_DAYS", get("NOTIFY_REMINDER_DAYS", "7")),
+        #: Tries within one run for a message the mail server refused for now (4xx, no
+        #: connection), with exponential backoff from NOTIFY_RETRY_BASE_SECONDS.
+        "NOTIFY_RETRY_TRIES": _int("NOTIFY_RETRY_TRIES", get("NOTIFY_RETRY_TRIES", "3")),
+        "NOTIFY_RETRY_BASE_SECONDS": float(get("NOTIFY_RETRY_BASE_SECONDS", "2")),
+        #: Runs that tried a message before it is given up as failed (staff see it).
+        "NOTIFY_MAX_ATTEMPTS": _int("NOTIFY_MAX_ATTEMPTS", get("NOTIFY_MAX_ATTEMPTS", "5")),
+        #: Seconds after which a message still marked as being sent is taken for a run
+        #: that died mid-way: its outcome is unknown and it is not sent again.
+        "NOTIFY_LEASE_SECONDS": float(get("NOTIFY_LEASE_SECONDS", "900")),
+        #: Hours within which the staff digest expects a transmit and a sync run.
+        "NOTIFY_RUN_EXPECTED_HOURS": _int("NOTIFY_RUN_EXPECTED_HOURS",
+                                          get("NOTIFY_RUN_EXPECTED_HOURS", "26")),
         "LOG_FORMAT": get("LOG_FORMAT", ""),
         "LOG_LEVEL": get("LOG_LEVEL", "INFO"),
         "FAQ_DIR": get("FAQ_DIR", str(ROOT / "content" / "faq")),

@@ -7,7 +7,7 @@ latest answer. Downgrading puts each report's latest staff answer back into
 ``answer`` (physicians' replies have no place there and are dropped).
 
 Revision ID: 0009_support_replies
-Revises: 0007_excel_rows
+Revises: 0008_notices
 Create Date: 2026-11-27
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_support_replies"
-down_revision = "0007_excel_rows"
+down_revision = "0008_notices"
 branch_labels = None
 depends_on = None
 

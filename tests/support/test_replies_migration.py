@@ -14,7 +14,7 @@ from sqlalchemy import MetaData, insert, inspect, select
 from devtools.database import PG_URL, create_database, drop_database, make_app
 from webapp.extensions import db
 
-BEFORE = "0007_excel_rows"
+BEFORE = "0008_notices"
 AFTER = "0009_support_replies"
 CREATED = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC)
 ANSWERED = dt.datetime(2026, 11, 3, 15, 45, tzinfo=dt.UTC)

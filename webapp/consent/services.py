@@ -22,6 +22,7 @@ from webapp.models import (
     Learner,
     License,
 )
+from webapp.notify import outbox as notices
 from webapp.pars import outbox
 from webapp.pars.policy import Policy
 
@@ -49,6 +50,7 @@ def set_consent(
     audit.record("consent.granted" if granted else "consent.withdrawn", actor=actor,
                  subject_type="learner", subject_id=learner.id, session=session,
                  source=source, consent_event=event.id, wording_version=wording_version)
+    notices.consent_receipt(session, event)  # an e-mail receipt, whoever recorded it
     # Held-back credit is queued again, or queued credit held back, in the same transaction.
     outbox.on_consent_changed(session, learner, policy, actor=actor)
     return event

@@ -194,6 +194,12 @@ def rows(physicians: int = 36, seed: int = 2023, today: dt.date | None = None) -
         taken = rng.sample(acts, rng.randint(2, 9))
         for act in taken:
             completion(person, act, recent() if rng.random() < 0.8 else before_reporting())
+    # Recent credit waiting for the details Samuel Okafor never gave: 18 days and 4 days
+    # before the 30-day limit (the e-mail notices' two reminders). After the random draws,
+    # so everyone else's data stays as it was.
+    registered = [a for a in acts if a.accme_id]
+    completion(missing, registered[1], today - dt.timedelta(days=12))
+    completion(missing, registered[2], today - dt.timedelta(days=26))
     # Deduplicate (learner, activity, date) collisions from random sampling.
     seen: set[tuple[str, str, str, str, str]] = set()
     unique = []

@@ -26,6 +26,14 @@ from webapp.models.delivery import (
     RunOutcome,
     StateClass,
 )
+from webapp.models.notify import (
+    MessageState,
+    Notice,
+    NoticeKind,
+    NoticeMessage,
+    NoticePreference,
+    NoticeState,
+)
 from webapp.models.people import (
     BoardCertification,
     ConsentEvent,
@@ -44,6 +52,7 @@ __all__ = [
     "BatchState", "BoardCertification", "BoardCredit", "BoardStatus", "Completion",
     "ConsentEvent", "ConsentNotice", "ConsentSource", "Delivery", "DeliveryEvent", "DeliveryState",
     "EndReason", "EngineRun", "Identity", "IdentityLink", "ImportRow", "Learner", "License",
+    "MessageState", "Notice", "NoticeKind", "NoticeMessage", "NoticePreference", "NoticeState",
     "RequestKind", "RequestState",
     "SupportRequest", "UserSession",
 ]

@@ -165,6 +165,8 @@ def move_many(session: Session, transition: Transition, ids: Sequence[int], deta
     if token is not None:
         stmt = stmt.where(_DELIVERIES.c.claim_token == token)
     moved = list(session.execute(stmt).scalars())
+    if transition is REJECT and moved:
+        _tell_physicians_rejected(session, moved)
     kind = event or transition.event
     if kind is not None and detail is not None:
         note(session, [(i, kind, detail if isinstance(detail, str) else detail(i))
@@ -265,6 +267,13 @@ def note(session: Session, entries: Iterable[tuple[int, EventKind, str | None]],
             select(_DELIVERIES.c.id, value(at, _EVENTS.c.at), value(kind, _EVENTS.c.kind),
                    value(text, _EVENTS.c.detail), value(run_id, _EVENTS.c.run_id))
             .where(_DELIVERIES.c.id.in_(ids)).order_by(_DELIVERIES.c.id)))
+
+
+def _tell_physicians_rejected(session: Session, ids: Sequence[int]) -> None:
+    """An e-mail notice for each rejected record, in the rejection's transaction."""
+    from webapp.notify import outbox as notices
+
+    notices.rejected(session, ids)
 
 
 # -- steps the engine takes in more than one place ---------------------------------

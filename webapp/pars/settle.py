@@ -37,6 +37,7 @@ from webapp.models import (
     EventKind,
     RunOutcome,
 )
+from webapp.notify import outbox as notices
 from webapp.pars import lifecycle as life
 from webapp.pars import runs
 from webapp.pars.client import LookupFailed, ParsClient, RecordStatus, Refused
@@ -229,6 +230,8 @@ def store_boards(session: Session, delivery_id: int, found: RecordStatus,
         else:
             row.status, row.message = status, decision.message
         changed += 1
+        if status == BoardDecision.REJECTED:
+            notices.board_rejected(session, delivery_id, decision.board)
         if status != BoardDecision.PENDING:
             kind = (EventKind.BOARD_ACCEPTED if status == BoardDecision.ACCEPTED
                     else EventKind.BOARD_REJECTED)

@@ -12,6 +12,7 @@ from webapp import audit
 from webapp.db import utcnow
 from webapp.models import Completion, RequestKind, RequestState, SupportRequest
 from webapp.models.support import ReplyAuthor, SupportReply
+from webapp.notify import outbox as notices
 
 _ALPHABET = "".join(c for c in string.ascii_uppercase + string.digits if c not in "O0I1")
 
@@ -39,12 +40,14 @@ def answer_request(session: Session, request: SupportRequest, *, answer: str,
                    identity_id: int, actor: str) -> None:
     """Staff answer: added to the thread; the report is answered until the physician replies."""
     now = utcnow()
-    request.replies.append(SupportReply(author=ReplyAuthor.STAFF, identity_id=identity_id,
-                                        body=answer.strip(), created_at=now))
+    entry = SupportReply(author=ReplyAuthor.STAFF, identity_id=identity_id,
+                         body=answer.strip(), created_at=now)
+    request.replies.append(entry)
     request.state = RequestState.ANSWERED
     request.answered_at = now
     request.answered_by_identity_id = identity_id
     session.flush()
+    notices.report_answered(session, request, entry.id)  # the physician is told by e-mail
     audit.record("support.answered", actor=actor, subject_type="support_request",
                  subject_id=request.id, session=session)
 

@@ -1,0 +1,225 @@
+"""Delivery that neither duplicates nor loses: SMTP failures and retries, a connection
+dropped after the message was handed over, a run that died mid-send, duplicate runs and
+two senders at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+import time_machine
+from sqlalchemy import func, select, update
+
+from tests.notify.faulty_smtp import FaultySmtp
+from tests.notify.helpers import choose
+from webapp.extensions import db
+from webapp.models import MessageState, Notice, NoticeMessage, NoticeState
+from webapp.notify import engine as notify_engine
+from webapp.notify import services
+from webapp.pars.eligibility import Rules
+
+NOW = dt.datetime(2026, 11, 27, 15, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def faulty():
+    servers: list[FaultySmtp] = []
+
+    def start(**behaviour) -> FaultySmtp:
+        server = FaultySmtp(**behaviour).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def _one_receipt(env) -> None:
+    learner = env.make().learner()
+    db.session.commit()
+    choose(db.session, env.app, learner, False)
+
+
+def test_refused_for_now_is_tried_again_with_backoff_within_the_run(faulty, make_env):
+    server = faulty(refuse_mail=2)
+    env = make_env(server.port, NOTIFY_RETRY_TRIES=3)
+    with time_machine.travel(NOW, tick=False):
+        _one_receipt(env)
+        report = env.send()
+        assert (report.sent, report.retry, report.exit_code) == (1, 0, 0)
+        assert server.mail_commands == 3 and len(server.received) == 1
+        [message] = env.messages()
+        assert message.state == MessageState.SENT and message.attempts == 1
+
+
+def test_a_server_that_keeps_failing_leaves_the_message_for_a_later_run(faulty, make_env):
+    server = faulty(refuse_connections=2)
+    env = make_env(server.port, NOTIFY_RETRY_TRIES=2)
+    with time_machine.travel(NOW, tick=False) as clock:
+        _one_receipt(env)
+        report = env.send()
+        assert (report.sent, report.retry, report.exit_code) == (0, 1, notify_engine.EXIT_INCOMPLETE)
+        assert "1 to try again later" in report.line()
+        [message] = env.messages()
+        assert message.state == MessageState.READY and message.next_attempt_at > NOW
+        assert env.send().sent == 0  # backing off
+        assert server.connections == 2
+        clock.shift(dt.timedelta(hours=7))
+        report = env.send()
+        assert (report.sent, report.exit_code) == (1, 0)
+        assert len(server.received) == 1
+
+
+def test_a_message_still_refused_after_the_most_attempts_fails_for_staff(faulty, make_env):
+    server = faulty(refuse_mail=100)
+    env = make_env(server.port, NOTIFY_MAX_ATTEMPTS=2)
+    with time_machine.travel(NOW, tick=False) as clock:
+        _one_receipt(env)
+        assert env.send().retry == 1
+        clock.shift(dt.timedelta(hours=7))
+        report = env.send()
+        assert (report.failed, report.exit_code) == (1, notify_engine.EXIT_ATTENTION)
+        [message] = env.messages()
+        assert message.state == MessageState.FAILED
+        assert "Not sent after 2 runs" in message.error
+        clock.shift(dt.timedelta(days=3))
+        assert env.send().sent == 0 and server.received == []
+
+
+def test_refused_for_good_fails_without_retrying(faulty, make_env):
+    server = faulty(end_of_data="550")
+    env = make_env(server.port, NOTIFY_RETRY_TRIES=3)
+    with time_machine.travel(NOW, tick=False):
+        _one_receipt(env)
+        report = env.send()
+        assert (report.failed, report.exit_code) == (1, notify_engine.EXIT_ATTENTION)
+        assert len(server.received) == 1
+        assert env.messages()[0].state == MessageState.FAILED
+
+
+def test_a_451_to_the_message_itself_is_tried_again(faulty, make_env):
+    server = faulty(end_of_data="451")
+    env = make_env(server.port)
+    with time_machine.travel(NOW, tick=False):
+        _one_receipt(env)
+        assert env.send().retry == 1
+        assert env.messages()[0].state == MessageState.READY
+
+
+def test_connection_dropped_after_the_message_is_unknown_and_never_sent_again(faulty, make_env):
+    server = faulty(end_of_data="drop")
+    env = make_env(server.port, NOTIFY_RETRY_TRIES=3)
+    with time_machine.travel(NOW, tick=False) as clock:
+        _one_receipt(env)
+        report = env.send()
+        assert (report.unknown, report.sent, report.exit_code) == (1, 0, notify_engine.EXIT_ATTENTION)
+        assert "unknown outcome (not sent again" in report.line()
+        [message] = env.messages()
+        assert message.state == MessageState.UNKNOWN
+        assert "may have been delivered" in message.error
+        assert len(server.received) == 1  # not retried within the run either
+        for _ in range(3):
+            clock.shift(dt.timedelta(days=1))
+            env.send()
+        assert len(server.received) == 1
+        [message] = env.messages()
+        assert message.state == MessageState.UNKNOWN
+        # Only when staff decide it did not arrive does it go again.
+        server.end_of_data = "250"
+        assert services.send_again(db.session, message, actor="identity:9")
+        db.session.commit()
+        assert env.send().sent == 1
+        assert len(server.received) == 2
+
+
+def test_a_run_that_died_while_sending_leaves_the_message_unknown(sink, make_env):
+    env = make_env(sink.port, sink, NOTIFY_LEASE_SECONDS=900)
+    with time_machine.travel(NOW, tick=False) as clock:
+        _one_receipt(env)
+        from webapp.notify import compose
+
+        # The first part of a run: the message is put together, then claimed...
+        with env.app.app_context():
+            report = notify_engine.Report()
+            ctx = compose.Context(env.app, Rules.from_config(env.app.config, NOW.date()),
+                                  NOW.date(), NOW, "UTC")
+            for learner_id in compose.recipients(db.session):
+                notify_engine.compose_one(db.session, ctx, learner_id, report)
+        claimed = notify_engine._claim(db.engine, "dead-run", NOW)
+        assert len(claimed) == 1
+        # ...and the process dies before the mail server answers.
+        clock.shift(dt.timedelta(minutes=5))
+        assert env.send().sent == 0  # still within the lease: left alone
+        clock.shift(dt.timedelta(minutes=20))
+        report = env.send()
+        assert (report.stale, report.sent, report.exit_code) == (1, 0, notify_engine.EXIT_ATTENTION)
+        assert env.messages()[0].state == MessageState.UNKNOWN
+        assert sink.messages == []
+
+
+def test_two_senders_at_once_send_each_message_exactly_once(sink, make_env):
+    env = make_env(sink.port, sink)
+    with time_machine.travel(NOW, tick=False):
+        make = env.make()
+        learners = [make.learner() for _ in range(8)]
+        db.session.commit()
+        for learner in learners:
+            choose(db.session, env.app, learner, False)
+        emails = sorted(learner.email for learner in learners)
+        db.session.commit()
+        db.session.remove()
+
+        barrier = threading.Barrier(2)
+        reports: list[notify_engine.Report] = []
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                with env.app.app_context():
+                    barrier.wait(30)
+                    reports.append(notify_engine.send(db.engine, env.app))
+                    db.session.remove()
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not errors, errors
+        assert sum(r.sent for r in reports) == 8
+        assert sorted(m["To"] for m in sink.messages) == emails
+        assert len({m["Message-ID"] for m in sink.messages}) == 8
+        assert db.session.scalar(select(func.count()).select_from(NoticeMessage)) == 8
+        assert set(db.session.scalars(select(Notice.state))) == {NoticeState.INCLUDED}
+        # And a third run finds nothing to do.
+        assert env.send().sent == 0 and len(sink.messages) == 8
+
+
+def test_a_claim_is_conditional_on_the_message_still_being_ready(sink, make_env):
+    env = make_env(sink.port, sink)
+    with time_machine.travel(NOW, tick=False):
+        _one_receipt(env)
+        env.send()
+        db.session.execute(update(NoticeMessage).values(state=MessageState.READY))
+        db.session.commit()
+        first = notify_engine._claim(db.engine, "a", NOW)
+        second = notify_engine._claim(db.engine, "b", NOW)
+        assert len(first) == 1 and second == []
+
+
+def test_no_mail_server_configured_is_a_clear_stop(make_env):
+    env = make_env(25, MAIL_SERVER="")
+    result = env.app.test_cli_runner().invoke(args=["notify", "send"])
+    assert result.exit_code == notify_engine.EXIT_STOPPED
+    assert "notify send: not run: MAIL_SERVER is not set" in result.output
+
+
+def test_a_staff_address_that_is_not_one_is_a_clear_stop(make_env):
+    env = make_env(25, STAFF_EMAIL="cme staff")
+    result = env.app.test_cli_runner().invoke(args=["notify", "send"])
+    assert result.exit_code == notify_engine.EXIT_STOPPED
+    assert "STAFF_EMAIL must be an e-mail address" in result.output

@@ -1,0 +1,1 @@
+"""E-mail notices to physicians and CME staff (``flask notify send``)."""
