@@ -71,7 +71,9 @@ def test_notice_settings_default_and_check_the_time_zone():
 
     cfg = load({})
     assert (cfg["MAIL_SERVER"], cfg["MAIL_PORT"], cfg["MAIL_USE_TLS"]) == ("", 25, False)
-    assert (cfg["NOTIFY_TIMEZONE"], cfg["STAFF_EMAIL"]) == ("UTC", "")
+    # The day of the one-a-day limit is the display zone's unless set apart.
+    assert (cfg["NOTIFY_TIMEZONE"], cfg["STAFF_EMAIL"]) == (cfg["DISPLAY_TIMEZONE"], "")
+    assert load({"DISPLAY_TIMEZONE": "UTC"})["NOTIFY_TIMEZONE"] == "UTC"
     assert load({"NOTIFY_TIMEZONE": "America/Chicago"})["NOTIFY_TIMEZONE"] == "America/Chicago"
     with pytest.raises(ConfigError, match="NOTIFY_TIMEZONE must be a time zone name"):
         load({"NOTIFY_TIMEZONE": "Mars/Olympus"})

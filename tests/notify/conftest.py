@@ -94,6 +94,8 @@ def parse(raw: bytes) -> EmailMessage:
 
 def _env(tmp_path, sink: MailSink | None, port: int, **overrides: Any) -> Iterator[Env]:
     url = create_database(tmp_path)
+    # Days and times in UTC unless a test says otherwise: the expectations are written so.
+    overrides = {"NOTIFY_TIMEZONE": "UTC", "DISPLAY_TIMEZONE": "UTC", **overrides}
     app = make_app(url, **mail_settings(port, **overrides))
     migrate(app)
     try:

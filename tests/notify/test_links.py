@@ -113,7 +113,7 @@ def test_staff_physician_page_lists_what_was_sent_and_when(client, login_as, mak
     login_as(None, staff=True)
     html = client.get(f"/staff/physicians/{learner.id}").get_data(as_text=True)
     assert "E-mail notices" in html
-    assert "Your sharing choice was recorded" in html and "Nov 27, 2026 15:02" in html
+    assert "Your sharing choice was recorded" in html and "November 27, 2026, 9:02 a.m. CST" in html
     assert "Receipt of a sharing choice" in html
     assert "Outcome unknown: may have arrived; not sent again" in html
     assert "Record rejected by PARS" in html and "turned off by the physician" in html

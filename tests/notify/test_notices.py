@@ -42,9 +42,9 @@ def test_credit_waiting_for_details_is_told_when_it_starts_waiting_and_near_the_
         assert unsubscribe.startswith("<https://portal.test/notices/unsubscribe/")
         assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         text = text_of(mail)
-        assert "Sepsis Update (Nov 17, 2026), PARS / CME Passport:" in text
+        assert "Sepsis Update (November 17, 2026), PARS / CME Passport:" in text
         assert "birth month and day" in text
-        assert "Deadline: Dec 17, 2026 (20 days left)." in text
+        assert "Deadline: December 17, 2026 (20 days left)." in text
         # The same deadline and days left as the physician's transcript shows.
         rules = Rules.from_config(env.app.config, NOW.date())
         row = transcript.build(db.session, learner.id, rules).rows[0]
@@ -61,7 +61,7 @@ def test_credit_waiting_for_details_is_told_when_it_starts_waiting_and_near_the_
         report = env.send()
         assert report.sent == 1
         text = text_of(env.mail()[-1])
-        assert "Deadline: Dec 17, 2026 (6 days left)." in text
+        assert "Deadline: December 17, 2026 (6 days left)." in text
         assert env.send().sent == 0
         clock.shift(dt.timedelta(days=1))
         assert env.send().sent == 0
@@ -104,8 +104,8 @@ def test_sharing_choices_get_a_receipt_with_wording_time_and_who_gathered_in_one
         [mail] = env.mail()
         assert mail["To"] == learner.email
         text = text_of(mail)
-        assert "Nov 27, 2026 15:00 UTC: Do not share my credit, recorded by: You, on this site." in text
-        assert "Nov 27, 2026 15:00 UTC: Share my credit, recorded by: CME staff, on your behalf." in text
+        assert "November 27, 2026, 3:00 p.m. UTC: Do not share my credit, recorded by: You, on this site." in text
+        assert "November 27, 2026, 3:00 p.m. UTC: Share my credit, recorded by: CME staff, on your behalf." in text
         permission = wording.permission("Lakeshore Health")
         assert f"The permission (wording {wording.VERSION}): \"{permission}\"" in text
         assert "signed form" not in text  # staff's note stays in the console
@@ -146,9 +146,9 @@ def test_records_rejected_by_pars_and_by_a_board_say_what_to_do_and_no_identifie
         [mail] = env.mail()
         assert mail["Subject"] == "Lakeshore Health CME: Action needed: a credit record was rejected"
         text = text_of(mail)
-        assert "Heart Failure Update (Nov 22, 2026), PARS / CME Passport:" in text
+        assert "Heart Failure Update (November 22, 2026), PARS / CME Passport:" in text
         assert "PARS could not match your name" in text
-        assert "Hypertension Essentials (Nov 21, 2026), ABIM (American Board of Internal " \
+        assert "Hypertension Essentials (November 21, 2026), ABIM (American Board of Internal " \
                "Medicine):\n  ABIM did not accept the record: Board ID not found" in text
         raw = mail.as_string()
         for secret in (learner.npi, learner.birth_month_day, learner.licenses[0].number, "284913"):
@@ -214,7 +214,8 @@ def test_one_email_per_physician_per_day_the_rest_waits_for_tomorrow(env):
 
 
 def test_the_day_is_the_configured_time_zones(sink, make_env):
-    env = make_env(sink.port, sink, NOTIFY_TIMEZONE="America/Chicago")
+    env = make_env(sink.port, sink, NOTIFY_TIMEZONE="America/Chicago",
+                   DISPLAY_TIMEZONE="America/Chicago")
     evening = dt.datetime(2026, 11, 27, 20, 0, tzinfo=dt.UTC)  # 14:00 in Chicago
     with time_machine.travel(evening, tick=False) as clock:
         learner = env.make().learner()
@@ -252,7 +253,7 @@ def test_staff_digest_once_a_day(sink, make_env):
         report = env.send()
         assert report.sent == 2
         digest = next(m for m in env.mail() if m["To"] == STAFF)
-        assert digest["Subject"] == "Lakeshore Health CME: daily digest for Nov 27, 2026"
+        assert digest["Subject"] == "Lakeshore Health CME: daily digest for November 27, 2026"
         assert digest["List-Unsubscribe"] is None
         text = text_of(digest)
         assert "Needs attention (rejected or failed records): 1" in text
@@ -290,9 +291,9 @@ def test_board_credit_waiting_for_the_board_id_names_the_board_and_its_deadline(
         report = env.send()
         assert report.sent == 1 and report.planned == 1
         text = text_of(env.mail()[0])
-        assert "Hypertension Essentials (Nov 2, 2026), ABIM (American Board of Internal Medicine):" in text
+        assert "Hypertension Essentials (November 2, 2026), ABIM (American Board of Internal Medicine):" in text
         assert "ABIM ID" in text
-        assert "Deadline: Dec 2, 2026 (5 days left)." in text
+        assert "Deadline: December 2, 2026 (5 days left)." in text
         notice = db.session.scalars(select(Notice)).one()
         assert notice.kind == NoticeKind.DEADLINE_NEAR
         assert notice.key == f"deadline_near:{notice.facts['completion_id']}:ABIM:2026-12-02"

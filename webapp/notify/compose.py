@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from webapp.consent import wording
 from webapp.consent.services import SOURCE_WORDS
+from webapp.dates import format_datetime, readable_date
 from webapp.models import (
     NEEDS_ATTENTION,
     UNDELIVERED,
@@ -404,7 +405,7 @@ def digest_facts(session: Session, ctx: Context) -> Digest:
 
 
 def _when(at: dt.datetime, zone: str) -> str:
-    return at.astimezone(ZoneInfo(zone)).strftime("%b %-d, %Y %H:%M %Z")
+    return format_datetime(at, ZoneInfo(zone))
 
 
 def _compose_digest(session: Session, ctx: Context, pending: list[Notice],
@@ -423,7 +424,7 @@ def _compose_digest(session: Session, ctx: Context, pending: list[Notice],
     facts = digest_facts(session, ctx)
     with ctx.app.test_request_context(base_url=ctx.app.config["PORTAL_URL"]):
         subject = (f"{ctx.app.config['INSTITUTION_NAME']} CME: daily digest for "
-                   f"{ctx.day:%b %-d, %Y}")
+                   f"{readable_date(ctx.day)}")
         values = {"d": facts, "day": ctx.day, "subject": subject, "links": {
             "dashboard": url_for("staff.dashboard", _external=True),
             "attention": url_for("staff.attention", _external=True),
