@@ -104,8 +104,10 @@ def test_sharing_choices_get_a_receipt_with_wording_time_and_who_gathered_in_one
         [mail] = env.mail()
         assert mail["To"] == learner.email
         text = text_of(mail)
-        assert "November 27, 2026, 3:00 p.m. UTC: Do not share my credit, recorded by: You, on this site." in text
-        assert "November 27, 2026, 3:00 p.m. UTC: Share my credit, recorded by: CME staff, on your behalf." in text
+        assert ("November 27, 2026, 3:00 p.m. UTC: Do not share my credit, recorded by: You, "
+                "on this site.") in text
+        assert ("November 27, 2026, 3:00 p.m. UTC: Share my credit, recorded by: CME staff, "
+                "on your behalf.") in text
         permission = wording.permission("Lakeshore Health")
         assert f"The permission (wording {wording.VERSION}): \"{permission}\"" in text
         assert "signed form" not in text  # staff's note stays in the console
@@ -291,7 +293,8 @@ def test_board_credit_waiting_for_the_board_id_names_the_board_and_its_deadline(
         report = env.send()
         assert report.sent == 1 and report.planned == 1
         text = text_of(env.mail()[0])
-        assert "Hypertension Essentials (November 2, 2026), ABIM (American Board of Internal Medicine):" in text
+        assert ("Hypertension Essentials (November 2, 2026), ABIM (American Board of Internal "
+                "Medicine):") in text
         assert "ABIM ID" in text
         assert "Deadline: December 2, 2026 (5 days left)." in text
         notice = db.session.scalars(select(Notice)).one()
