@@ -424,3 +424,19 @@ def test_the_downloads_read_in_chunks_without_skipping_or_repeating_a_credit(mak
     assert sorted(r.completion.id for r in rows) == sorted(c.id for c in made)
     keys = [(r.completion.completion_date, r.completion.id) for r in rows]
     assert keys == sorted(keys, reverse=True)  # newest first, across chunk boundaries
+
+
+def test_the_staff_look_up_pages_the_transcript_and_its_pdf_holds_every_credit(
+        client, login_as, long_transcript):
+    login_as(None, staff=True)
+    url = f"/staff/physicians/{long_transcript.id}"
+    html = client.get(url).get_data(as_text=True)
+    assert "Credit (1–50 of 120, newest first)" in text_of(html)
+    assert html.count('class="card credit"') == 50
+    assert f'href="{url}?page=2"' in html
+    assert client.get(f"{url}?page=3").get_data(as_text=True).count('class="card credit"') == 20
+    response = client.get(f"{url}/transcript.pdf")
+    assert response.status_code == 200
+    assert "Ana" in response.headers["Content-Disposition"]
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+    assert text.count("Daily Rounds") == 120

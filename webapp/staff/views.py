@@ -299,10 +299,13 @@ def physician(learner_id: int):
     return _physician_page(learner)
 
 
-def _transcript(learner: Learner) -> transcript_services.Transcript:
+def _transcript(learner: Learner, *, rows: bool = True) -> transcript_services.Transcript:
+    """The physician's transcript, a page at a time as they see it (``?page=``)."""
     return transcript_services.build(
         db_session(), learner.id, pars_policy.from_app().rules,
-        frequency=current_app.config["SUBMISSION_FREQUENCY"])
+        frequency=current_app.config["SUBMISSION_FREQUENCY"],
+        page=request.args.get("page", 1, type=int),
+        page_size=current_app.config["TRANSCRIPT_PAGE_SIZE"], with_rows=rows)
 
 
 def _physician_page(learner: Learner, identifiers: StaffIdentifiersForm | None = None,
@@ -358,7 +361,7 @@ def correct_identifiers(learner_id: int):
 def physician_pdf(learner_id: int):
     """The transcript PDF the physician downloads, for staff to send or check."""
     learner = db.get_or_404(Learner, learner_id)
-    transcript = _transcript(learner)
+    transcript = _transcript(learner, rows=False)
     rules = pars_policy.from_app().rules
     rows = transcript_services.iter_rows(db_session(), transcript, rules,
                                          current_app.config["SUBMISSION_FREQUENCY"])
