@@ -92,6 +92,17 @@ def test_form_posts_are_rate_limited(database_url):
     assert client.get("/").status_code == 200  # reading is not limited
 
 
+def test_each_app_gets_its_own_default_limit(database_url):
+    # The limiter object is shared by every app of the process; the second app's limit
+    # must not be the first one's.
+    make_app(database_url, RATELIMIT_ENABLED=True, RATELIMIT_DEFAULT="1 per minute")
+    app = make_app(database_url, RATELIMIT_ENABLED=True, RATELIMIT_DEFAULT="2 per minute",
+                   WTF_CSRF_ENABLED=False)
+    client = app.test_client()
+    codes = [client.post("/profile/sharing", data={"share": "no"}).status_code for _ in range(3)]
+    assert 429 not in codes[:2] and codes[2] == 429
+
+
 def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json == {"status": "ok", "database": "ok"}

@@ -60,13 +60,13 @@ def _domains(value: str) -> frozenset[str]:
     return frozenset(d.strip().lower().lstrip("@") for d in value.split(",") if d.strip())
 
 
-def _zone(value: str) -> str:
+def _zone(value: str, name: str = "NOTIFY_TIMEZONE") -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"NOTIFY_TIMEZONE must be a time zone name such as America/Chicago, "
+        raise ConfigError(f"{name} must be a time zone name such as America/Chicago, "
                           f"got {value!r}") from exc
     return value
 
@@ -296,9 +296,10 @@ def load(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "STAFF_EMAIL": get("STAFF_EMAIL", "").strip(),
         #: The time zone whose calendar day limits physicians to one e-mail a day (by
         #: default the one pages show times in).
-        "NOTIFY_TIMEZONE": _zone(get("NOTIFY_TIMEZONE", "").strip()
-                                 or get("DISPLAY_TIMEZONE", "").strip()
-                                 or DEFAULT_DISPLAY_TIMEZONE),
+        "NOTIFY_TIMEZONE": _zone(get("NOTIFY_TIMEZONE", "").strip())
+        if get("NOTIFY_TIMEZONE", "").strip()
+        else _zone(get("DISPLAY_TIMEZONE", "").strip() or DEFAULT_DISPLAY_TIMEZONE,
+                   "DISPLAY_TIMEZONE"),
         #: Days before a deadline when a reminder about a missing identifier goes again.
         "NOTIFY_REMINDER_DAYS": _int("NOTIFY_REMINDER_DAYS", get("NOTIFY_REMINDER_DAYS", "7")),
         #: Tries within one run for a message the mail server refused for now (4xx, no

@@ -77,6 +77,9 @@ def _is_private() -> bool:
 def init_app(app: Flask) -> None:
     app.after_request(_set_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
+    # The limiter is one object per process and keeps the default limits of the first app
+    # it met; clear them so this app's RATELIMIT_DEFAULT applies (tests make many apps).
+    limiter.limit_manager.set_default_limits([])
     limiter.init_app(app)
     # Sign-in endpoints get a tighter limit than the general one on form posts.
     limiter.limit(app.config["RATELIMIT_SIGNIN"])(auth)
