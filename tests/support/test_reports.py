@@ -26,7 +26,7 @@ def test_report_a_wrong_credit_and_read_the_answer(client, login_as, make, db_se
     html = client.get("/support").get_data(as_text=True)
     assert "Board ID added; resent." in html and "Answered" in html
     actions = db_session.scalars(select(AuditEvent.action).where(
-        AuditEvent.subject_type == "support_request")).all()
+        AuditEvent.subject_type == "support_request").order_by(AuditEvent.id)).all()
     assert actions == ["support.opened", "support.answered"]
 
 
