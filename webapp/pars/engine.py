@@ -248,22 +248,20 @@ class _Run:
         now = utcnow()
         token = new_token()
         runs.heartbeat(self.session, self.run_id)
-        result = claim(self.session, self.rules, limit=self.settings.batch_size, token=token,
-                       run_id=self.run_id, now=now)
-        batch_id = None
-        if result.items:
-            # Made only for a claim that took records, so batch numbers have no gaps; the
-            # records are found by key (the claim token has no index).
+        batch_ids: list[int] = []
+
+        def open_batch(count: int) -> int:
+            # Made only for a claim that takes records, so batch numbers have no gaps.
             batch = Batch(kind=BatchKind.WEB, state=BatchState.OPEN, created_by=self.actor,
-                          record_count=len(result.items), run_id=self.run_id)
+                          record_count=count, run_id=self.run_id)
             self.session.add(batch)
             self.session.flush()
-            batch_id = batch.id
-            self.session.execute(update(Delivery)
-                                 .where(Delivery.id.in_([i.id for i in result.items]),
-                                        Delivery.claim_token == token)
-                                 .values(batch_id=batch_id)
-                                 .execution_options(synchronize_session=False))
+            batch_ids.append(batch.id)
+            return batch.id
+
+        result = claim(self.session, self.rules, limit=self.settings.batch_size, token=token,
+                       run_id=self.run_id, now=now, open_batch=open_batch)
+        batch_id = batch_ids[0] if batch_ids else None
         self.session.commit()
         self.session.expunge_all()
         for state, n in result.set_aside.items():
@@ -305,10 +303,10 @@ class _Run:
             self._batch(batch_id, BatchState.CANCELLED)
             raise
         self.breaker.success()
-        self._record(items, token, results)
-        self._batch(batch_id, BatchState.CONFIRMED)
+        self._record(items, token, results, batch_id)
 
-    def _record(self, items: list[Claimed], token: str, results: list[Result]) -> None:
+    def _record(self, items: list[Claimed], token: str, results: list[Result],
+                batch_id: int | None) -> None:
         now = utcnow()
         accepted: list[int] = []
         removals: list[int] = []
@@ -351,6 +349,7 @@ class _Run:
         if settled < len(items):
             log.warning("%d claimed records were taken over; their outcome is left to the "
                         "status look-up", len(items) - settled)
+        self._batch(batch_id, BatchState.CONFIRMED, commit=False)
         self.session.commit()
         if verify:
             self._settle(only_ids=verify)
@@ -390,13 +389,14 @@ class _Run:
                 self.counts["failed"] += 1
         self.session.commit()
 
-    def _batch(self, batch_id: int | None, state: BatchState) -> None:
+    def _batch(self, batch_id: int | None, state: BatchState, *, commit: bool = True) -> None:
         if batch_id is None:
             return
         self.session.execute(update(Batch).where(Batch.id == batch_id,
                                                  Batch.state == BatchState.OPEN)
                              .values(state=state))
-        self.session.commit()
+        if commit:
+            self.session.commit()
 
     def _abandon(self) -> None:
         """After an unexpected error: what this run was sending has an unknown outcome."""

@@ -15,8 +15,8 @@ Two ways to apply one:
   source state and, with ``token``, still held by the caller's claim) that
   returns the records it moved; only those get a timeline entry;
 * ``move_each(session, T, rows, detail)`` for records the caller holds locked
-  and gives values of their own (a claim: each its own payload): ``move_many``,
-  then one statement executed for all of them writes each record's values.
+  and gives values of their own (a claim: each its own payload): one conditional
+  statement executed for each record moves it and writes its values at once.
 
 The life of an ``add``::
 
@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, literal, select, update
+from sqlalchemy import CursorResult, Table, bindparam, insert, literal, or_, select, update
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
@@ -180,25 +180,34 @@ def move_each(session: Session, transition: Transition, rows: Sequence[Mapping[s
     values of its own: ``rows`` are ``{"id": ..., column: value, ...}``, all with the
     same columns; ``fields`` (values or SQL expressions) are the same for all.
 
-    One conditional ``UPDATE`` moves them all (as ``move_many``), and one statement
-    executed for every record writes its own values. Raises ``InvalidTransition``
-    when a record was not in a source state: under the caller's lock that is a bug,
-    and the caller's transaction must not commit.
+    One conditional ``UPDATE`` (the record must still be in a source state), executed
+    for every record with its own values: each row is written once. Raises
+    ``InvalidTransition`` when a record was not in a source state: under the caller's
+    lock that is a bug, and the caller's transaction must not commit.
     """
     if not rows:
         return
-    ids = [row["id"] for row in rows]
-    moved = move_many(session, transition, ids, detail, run_id=run_id, at=at, event=event,
-                      **fields)
-    if len(moved) != len(ids):
-        raise InvalidTransition(f"{len(ids) - len(moved)} records were no longer in a state "
-                                f"to {transition.name}")
+    if session.autoflush:
+        session.flush()
     columns = [name for name in rows[0] if name != "id"]
-    if columns:
-        session.execute(
-            update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("_id"))
-            .values({name: bindparam(f"_{name}") for name in columns}),
-            [{f"_{name}": row[name] for name in ("id", *columns)} for row in rows])
+    # The sources as plain comparisons: an IN list would be expanded per execution,
+    # which an executemany does not allow.
+    stmt = (update(_DELIVERIES)
+            .where(_DELIVERIES.c.id == bindparam("_id"),
+                   or_(*(_DELIVERIES.c.state == source
+                         for source in sorted(transition.sources))))
+            .values(state=transition.target, **fields,
+                    **{name: bindparam(f"_{name}") for name in columns}))
+    result = cast(CursorResult[Any], session.execute(
+        stmt, [{f"_{name}": row[name] for name in ("id", *columns)} for row in rows]))
+    # The driver sums the rows each execution changed (both SQLite and psycopg do).
+    if result.rowcount != len(rows):
+        raise InvalidTransition(f"{len(rows) - result.rowcount} records were no longer in a "
+                                f"state to {transition.name}")
+    kind = event or transition.event
+    if kind is not None and detail is not None:
+        note(session, [(row["id"], kind, detail if isinstance(detail, str) else detail(row["id"]))
+                       for row in rows], run_id=run_id, at=at)
 
 
 def open_records(session: Session, rows: list[dict[str, Any]], detail: Callable[[Any], str], *,

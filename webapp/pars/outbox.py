@@ -48,6 +48,11 @@ from webapp.pars.policy import Policy
 from webapp.pars.store import new_credit_id, serialize_planning
 
 CHUNK = 500
+#: New completions are planned in larger chunks: each is read as plain values and
+#: written with a few statements, so a chunk's fixed cost (its queries and, above
+#: all, the commit that makes it durable) dominates at 500. Still a bounded amount
+#: of memory, and a short hold of SQLite's write lock.
+NEW_CHUNK = 2000
 
 S = DeliveryState
 
@@ -139,7 +144,7 @@ class _Ctx:
             query = (
                 select(Completion.id).join(Completion.activity).join(Completion.learner)
                 .where(reportable_clause(self.rules), Completion.id > last)
-                .order_by(Completion.id).limit(CHUNK)
+                .order_by(Completion.id).limit(NEW_CHUNK)
             )
             if self.learner_id is not None:
                 query = query.where(Completion.learner_id == self.learner_id)
