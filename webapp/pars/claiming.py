@@ -38,7 +38,7 @@ from webapp.pars.board_rules import violations
 from webapp.pars.codes import EngineCode
 from webapp.pars.eligibility import Rules
 from webapp.pars.outbox import verdict
-from webapp.pars.store import is_postgres
+from webapp.pars.store import among, is_postgres
 
 S = DeliveryState
 #: How long a delete waits when the record it removes is not settled yet.
@@ -130,7 +130,7 @@ def claim(session: Session, rules: Rules, *, limit: int, token: str, run_id: int
         session.execute(
             select(Learner.id)
             .where(Learner.id.in_(select(Completion.learner_id).join(Completion.deliveries)
-                                  .where(Delivery.id.in_(ids))))
+                                  .where(among(session, Delivery.id, ids))))
             .order_by(Learner.id).with_for_update(read=True)
         )
     completions = facts.load(session, (d.completion_id for d in records))

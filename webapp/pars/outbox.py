@@ -45,7 +45,7 @@ from webapp.pars.eligibility import (
     reportable_clause,
 )
 from webapp.pars.policy import Policy
-from webapp.pars.store import new_credit_id, serialize_planning
+from webapp.pars.store import among, new_credit_id, serialize_planning
 
 CHUNK = 500
 #: New completions are planned in larger chunks: each is read as plain values and
@@ -157,7 +157,8 @@ class _Ctx:
             # its completion too: queuing it again would report it twice.
             covered = set(self.session.scalars(
                 select(Delivery.completion_id).where(
-                    Delivery.completion_id.in_(page), Delivery.action == Action.ADD,
+                    among(self.session, Delivery.completion_id, page),
+                    Delivery.action == Action.ADD,
                     or_(Delivery.state.not_in(GONE), Delivery.resolution_note.is_not(None)))
             ))
             ids = [i for i in page if i not in covered]
@@ -167,7 +168,8 @@ class _Ctx:
             completions = facts.load(self.session, ids)
             sequences = dict(self.session.execute(
                 select(Delivery.completion_id, func.max(Delivery.sequence))
-                .where(Delivery.completion_id.in_(ids), Delivery.action == Action.ADD)
+                .where(among(self.session, Delivery.completion_id, ids),
+                       Delivery.action == Action.ADD)
                 .group_by(Delivery.completion_id)
             ).all())
             rows = []
