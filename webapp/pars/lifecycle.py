@@ -36,14 +36,18 @@ be removed by a correction.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import (
+    JSON,
     CursorResult,
     Table,
+    Text,
     bindparam,
+    column,
     func,
     insert,
     literal,
@@ -193,8 +197,9 @@ def move_each(session: Session, transition: Transition, rows: Sequence[Mapping[s
     values of its own: ``rows`` are ``{"id": ..., column: value, ...}``, all with the
     same columns; ``fields`` (values or SQL expressions) are the same for all.
 
-    One conditional ``UPDATE`` (the record must still be in a source state), executed
-    for every record with its own values: each row is written once. Raises
+    One conditional ``UPDATE`` (the record must still be in a source state) writes each
+    record once, with its own values: on PostgreSQL one statement for all of them, on
+    SQLite one executed for each (in-process: no round trips). Raises
     ``InvalidTransition`` when a record was not in a source state: under the caller's
     lock that is a bug, and the caller's transaction must not commit.
     """
@@ -203,17 +208,34 @@ def move_each(session: Session, transition: Transition, rows: Sequence[Mapping[s
     if session.autoflush:
         session.flush()
     columns = [name for name in rows[0] if name != "id"]
-    # The sources as plain comparisons: an IN list would be expanded per execution,
-    # which an executemany does not allow.
-    stmt = (update(_DELIVERIES)
-            .where(_DELIVERIES.c.id == bindparam("_id"),
-                   or_(*(_DELIVERIES.c.state == source
-                         for source in sorted(transition.sources))))
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement for all: the rows travel as one JSON document that the server
+        # reads as typed rows (json_to_recordset), joined to the records by ID; not a
+        # statement per record, each a round trip with its parameters converted.
+        document = json.dumps([{name: row[name] for name in ("id", *columns)} for row in rows],
+                              default=str)
+        given = (func.json_to_recordset(sql_cast(literal(document, Text), JSON))
+                 .table_valued(*(column(name, _DELIVERIES.c[name].type)
+                                 for name in ("id", *columns)))
+                 .render_derived(name="given", with_types=True))
+        result = cast(CursorResult[Any], session.execute(
+            update(_DELIVERIES)
+            .where(_DELIVERIES.c.id == given.c.id,
+                   _DELIVERIES.c.state.in_(transition.sources))
             .values(state=transition.target, **fields,
-                    **{name: bindparam(f"_{name}") for name in columns}))
-    result = cast(CursorResult[Any], session.execute(
-        stmt, [{f"_{name}": row[name] for name in ("id", *columns)} for row in rows]))
-    # The driver sums the rows each execution changed (both SQLite and psycopg do).
+                    **{name: given.c[name] for name in columns})))
+    else:
+        # The sources as plain comparisons: an IN list would be expanded per execution,
+        # which an executemany does not allow.
+        stmt = (update(_DELIVERIES)
+                .where(_DELIVERIES.c.id == bindparam("_id"),
+                       or_(*(_DELIVERIES.c.state == source
+                             for source in sorted(transition.sources))))
+                .values(state=transition.target, **fields,
+                        **{name: bindparam(f"_{name}") for name in columns}))
+        result = cast(CursorResult[Any], session.execute(
+            stmt, [{f"_{name}": row[name] for name in ("id", *columns)} for row in rows]))
+    # Every record, or one was in another state (SQLite sums the executions' counts).
     if result.rowcount != len(rows):
         raise InvalidTransition(f"{len(rows) - result.rowcount} records were no longer in a "
                                 f"state to {transition.name}")
