@@ -6,7 +6,10 @@ One run:
 2. settles unknown outcomes and claims left by runs that died (status look-up);
 3. claims a batch (rules re-checked, committed as ``sending``), posts it, and
    records each result; repeats, earliest deadline first, until nothing is due;
-   waits for short backoffs and settle delays rather than leaving work behind;
+   waits for short backoffs and settle delays rather than leaving work behind.
+   The next batch is claimed once PARS has answered the one before, and posted
+   (by a worker thread, which only makes the request) while those answers are
+   written, so a run still sends one request at a time;
 4. stops early when PARS keeps failing (circuit breaker) or refuses the
    credentials.
 
