@@ -163,16 +163,51 @@ def test_event_kinds_cover_every_transition():
 def test_move_each_moves_locked_records_with_values_of_their_own(make, db_session, policy):
     records = [_queued(make, db_session, policy) for _ in range(3)]
     db_session.flush()
-    life.move_each(db_session, life.CLAIM, [{"id": r.id, "sent_payload": {"n": i}}
-                                            for i, r in enumerate(records)],
-                   None, claim_token="tok", attempts=Delivery.attempts + 1)
+    payloads = [{"n": i, "name": "Zoë O'Brien \"Jr\"", "boards": [{"credits": "1.25"}]}
+                for i in range(3)]
+    life.move_each(db_session, life.CLAIM, [
+        {"id": r.id, "sent_payload": payloads[i], "completion_revision": 7 + i}
+        for i, r in enumerate(records)], None, claim_token="tok", attempts=Delivery.attempts + 1)
     db_session.expire_all()
-    assert [(r.state, r.claim_token, r.attempts, r.sent_payload) for r in records] == [
-        (S.SENDING, "tok", 1, {"n": 0}), (S.SENDING, "tok", 1, {"n": 1}),
-        (S.SENDING, "tok", 1, {"n": 2})]
+    assert [(r.state, r.claim_token, r.attempts, r.sent_payload, r.completion_revision)
+            for r in records] == [(S.SENDING, "tok", 1, payloads[i], 7 + i) for i in range(3)]
     # A record not in a source state is a bug under the caller's lock: refused, loudly.
     with pytest.raises(life.InvalidTransition, match="1 records were no longer in a state to claim"):
         life.move_each(db_session, life.CLAIM, [{"id": records[0].id, "sent_payload": {}}], None)
+
+
+def test_move_each_counts_every_record_not_in_a_source_state(make, db_session, policy):
+    queued = [_queued(make, db_session, policy) for _ in range(4)]
+    life.move(db_session, queued[1], life.HOLD, None)
+    life.move(db_session, queued[3], life.HOLD, None)
+    db_session.flush()
+    with pytest.raises(life.InvalidTransition, match="2 records were no longer in a state to claim"):
+        life.move_each(db_session, life.CLAIM, [{"id": r.id, "sent_payload": {}} for r in queued],
+                       None, claim_token="tok")
+
+
+def test_new_records_are_matched_to_their_rows_and_keep_every_default(make, db_session, policy):
+    completions = [make.completion(make.learner()) for _ in range(3)]
+    rows = [{"completion_id": c.id, "action": Action.ADD, "credit_id": f"ccid:0001234:new-{i}",
+             "sequence": 1, "completion_revision": 1, "due_date": dt.date(2026, 6, 1 + i),
+             "has_board_credit": i == 1, "depends_on_id": None,
+             "error_code": "opted_out" if i == 2 else None}
+            for i, c in enumerate(completions)]
+    created = life.open_records(db_session, rows, lambda row: f"{row.state} by {row.due_date}")
+    db_session.flush()
+    # In the order given, each with the ID of its own row.
+    assert [r.credit_id for r in created] == [row["credit_id"] for row in rows]
+    records = [db_session.get(Delivery, r.id) for r in created]
+    assert [(d.completion_id, d.state, d.error_code, d.has_board_credit, d.due_date)
+            for d in records] == [
+        (completions[0].id, S.QUEUED, None, False, dt.date(2026, 6, 1)),
+        (completions[1].id, S.QUEUED, None, True, dt.date(2026, 6, 2)),
+        (completions[2].id, S.WAITING, "opted_out", False, dt.date(2026, 6, 3))]
+    assert all(d.attempts == 0 and d.created_at is not None and d.claim_token is None
+               for d in records)
+    assert [_events(db_session, d.id) for d in records] == [
+        [("queued", "queued by 2026-06-01")], [("queued", "queued by 2026-06-02")],
+        [("waiting", "waiting by 2026-06-03")]]
 
 
 def test_timeline_entries_written_together_keep_every_field(make, db_session, policy):

@@ -448,6 +448,51 @@ def test_an_opt_out_committed_during_a_run_is_respected(make_env):
     assert len(env.fake.posts) == 1 and len(env.fake.accepted_ids()) == 2
 
 
+def test_a_batch_is_recorded_while_the_next_one_is_with_pars(make_env, monkeypatch):
+    # The second post is held (no read timeout may end it) until the test lets it go.
+    from webapp.pars import engine as engine_module
+
+    env = make_env(PARS_BATCH_SIZE=2, PARS_READ_TIMEOUT=300)
+    physicians(env.make(), 4)
+    with env.fake.lock:
+        env.fake._faults["POST"].extend([None, "pause"])
+    recorded = threading.Event()
+    seen: list[list[str]] = []
+    real_record = engine_module._Run._record
+
+    def record(self, *args, **kwargs):
+        with db.engine.connect() as conn:  # what another reader sees as recording starts
+            seen.append(sorted(conn.execute(select(Delivery.state)).scalars()))
+        real_record(self, *args, **kwargs)
+        recorded.set()
+
+    monkeypatch.setattr(engine_module._Run, "_record", record)
+    result = {}
+
+    def run() -> None:
+        with env.app.app_context():
+            result["report"] = env.transmit()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    try:
+        assert recorded.wait(300)  # a safety net against a hang, nothing more
+        # The second batch was claimed before the first batch's answers were written...
+        assert seen[0] == [S.SENDING] * 4
+        # ...and those answers were written while PARS still held the second batch.
+        assert env.fake.wait_for_requests(2, timeout=300)
+        assert env.fake.posts[1].status is None
+        states = [d.state for d in env.deliveries()]
+        assert sorted(states) == [S.ACCEPTED, S.ACCEPTED, S.SENDING, S.SENDING]
+    finally:
+        env.fake.pause_release.set()
+        worker.join(300)
+    assert not worker.is_alive()
+    assert result["report"].exit_code == EXIT_OK
+    assert {d.state for d in env.deliveries()} == {S.ACCEPTED}
+    assert len(env.fake.posts) == 2 and env.fake.duplicate_adds == 0
+
+
 def test_nothing_personal_is_logged(env, caplog):
     caplog.set_level(logging.DEBUG)
     make = env.make()

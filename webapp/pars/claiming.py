@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -37,7 +38,7 @@ from webapp.pars.board_rules import violations
 from webapp.pars.codes import EngineCode
 from webapp.pars.eligibility import Rules
 from webapp.pars.outbox import verdict
-from webapp.pars.store import is_postgres
+from webapp.pars.store import among, is_postgres
 
 S = DeliveryState
 #: How long a delete waits when the record it removes is not settled yet.
@@ -64,24 +65,28 @@ class ClaimResult:
     set_aside: Counter[DeliveryState] = field(default_factory=Counter)
 
 
+#: The add a delete withdraws, and the delete a replacement waits for. Made once: an
+#: alias costs more to build than the rest of a claim's query.
+_ADD = aliased(Delivery)
+_REMOVAL = aliased(Delivery)
+
+
 def excel_only() -> ColumnElement[bool]:
     """A delete of a record that was uploaded in an Excel file. Such a row carries no
     CreditID, so PARS cannot find the record by one: only another Excel row removes it."""
-    add = aliased(Delivery)
     return and_(Delivery.action == Action.DELETE,
-                exists().where(add.id == Delivery.withdraws_id, Batch.id == add.batch_id,
+                exists().where(_ADD.id == Delivery.withdraws_id, Batch.id == _ADD.batch_id,
                                Batch.kind == BatchKind.EXCEL))
 
 
 def ready(*, web: bool = True) -> tuple[ColumnElement[bool], ...]:
     """Queued and not waiting for the removal of the record it replaces; for the web
     service (``web``), not a delete that only an Excel file can carry."""
-    removal = aliased(Delivery)
     conditions = (
         Delivery.state == S.QUEUED,
         or_(Delivery.depends_on_id.is_(None),
-            exists().where(removal.id == Delivery.depends_on_id,
-                           removal.state.in_(SETTLED))),
+            exists().where(_REMOVAL.id == Delivery.depends_on_id,
+                           _REMOVAL.state.in_(SETTLED))),
     )
     return (*conditions, ~excel_only()) if web else conditions
 
@@ -94,15 +99,21 @@ def due_now(now: dt.datetime, *, web: bool = True) -> tuple[ColumnElement[bool],
 
 def claim(session: Session, rules: Rules, *, limit: int, token: str, run_id: int | None,
           now: dt.datetime, transition: life.Transition = life.CLAIM,
-          batch_id: int | None = None) -> ClaimResult:
+          batch_id: int | None = None,
+          open_batch: Callable[[int], int] | None = None) -> ClaimResult:
     """Claim up to ``limit`` due records, earliest deadline first, by ``transition``
     (``CLAIM`` to send, ``EXPORT`` for an Excel batch). The caller commits.
 
-    An export writes the timeline entries itself, once it knows which file and row
-    holds each record."""
+    The records go into batch ``batch_id``; or, when any is taken, into the batch
+    ``open_batch(count)`` makes (and returns the ID of), so no batch is made for a
+    claim that took nothing. An export writes the timeline entries itself, once it
+    knows which file and row holds each record."""
     postgres = is_postgres(session)
+    # Fresh from the database, as plain values: the rules must see what is committed now.
     query = (
-        select(Delivery.id).where(*due_now(now, web=transition is not life.EXPORT))
+        select(Delivery.id, Delivery.credit_id, Delivery.action, Delivery.withdraws_id,
+               Delivery.attempts, Delivery.completion_id, Delivery.completion_revision)
+        .where(*due_now(now, web=transition is not life.EXPORT))
         # Earliest due date first (see Rules.due_date): the records whose deadline comes first.
         # Exactly the order of ix_deliveries_state_due, so no claim sorts the queue.
         .order_by(Delivery.due_date, Delivery.id)
@@ -110,23 +121,18 @@ def claim(session: Session, rules: Rules, *, limit: int, token: str, run_id: int
     )
     if postgres:
         query = query.with_for_update(skip_locked=True, of=Delivery)
-    ids = session.scalars(query).all()
+    records = session.execute(query).all()
     result = ClaimResult()
-    if not ids:
+    if not records:
         return result
+    ids = [d.id for d in records]
     if postgres:
         session.execute(
             select(Learner.id)
             .where(Learner.id.in_(select(Completion.learner_id).join(Completion.deliveries)
-                                  .where(Delivery.id.in_(ids))))
+                                  .where(among(session, Delivery.id, ids))))
             .order_by(Learner.id).with_for_update(read=True)
         )
-    # Fresh from the database, as plain values: the rules must see what is committed now.
-    records = session.execute(
-        select(Delivery.id, Delivery.credit_id, Delivery.action, Delivery.withdraws_id,
-               Delivery.attempts, Delivery.completion_id, Delivery.completion_revision)
-        .where(Delivery.id.in_(ids)).order_by(Delivery.due_date, Delivery.id)
-    ).all()
     completions = facts.load(session, (d.completion_id for d in records))
     withdrawn_ids = [d.withdraws_id for d in records if d.withdraws_id]
     withdrawn = {w.id: w for w in session.execute(
@@ -193,6 +199,8 @@ def claim(session: Session, rules: Rules, *, limit: int, token: str, run_id: int
                       "completion_revision": revision})
         result.items.append(Claimed(delivery.id, delivery.credit_id, Action(delivery.action),
                                     payload, delivery.withdraws_id, attempts))
+    if taken and open_batch is not None:
+        batch_id = open_batch(len(taken))
     # An export writes the timeline entries itself, once it knows each record's file and row.
     life.move_each(session, transition, taken, None, run_id=run_id, at=now,
                    claim_token=token, claim_run_id=run_id, claimed_at=now, batch_id=batch_id,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,7 +97,13 @@ class Rules:
                       for code in completion.boards])
 
     def is_physician(self, degree: str) -> bool:
-        return is_physician(degree, self.physician_degrees)
+        return _is_physician(degree, self.physician_degrees)
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_physician(degree: str, degrees: frozenset[str]) -> bool:
+    # The same few degree spellings for thousands of records in a run.
+    return is_physician(degree, degrees)
 
 
 @dataclass(frozen=True)

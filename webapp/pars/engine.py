@@ -6,7 +6,10 @@ One run:
 2. settles unknown outcomes and claims left by runs that died (status look-up);
 3. claims a batch (rules re-checked, committed as ``sending``), posts it, and
    records each result; repeats, earliest deadline first, until nothing is due;
-   waits for short backoffs and settle delays rather than leaving work behind;
+   waits for short backoffs and settle delays rather than leaving work behind.
+   The next batch is claimed once PARS has answered the one before, and posted
+   (by a worker thread, which only makes the request) while those answers are
+   written, so a run still sends one request at a time;
 4. stops early when PARS keeps failing (circuit breaker) or refuses the
    credentials.
 
@@ -22,6 +25,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +53,7 @@ from webapp.pars.client import (
     NotSent,
     OutcomeUnknown,
     ParsClient,
+    ParsError,
     Refused,
     Result,
     Unauthorized,
@@ -106,17 +111,33 @@ def transmit(engine: Engine, config: Mapping[str, Any], *, client: ParsClient | 
     own_client = client is None
     client = client or ParsClient(settings)
     try:
-        with engine_session(engine) as session:
-            return _Run(session, client, settings, policy, progress, sleep, actor).run()
+        with engine_session(engine) as session, ThreadPoolExecutor(1, "pars-post") as poster:
+            return _Run(session, client, settings, policy, progress, sleep, actor,
+                        poster).run()
     finally:
         if own_client:
             client.close()
 
 
+@dataclass
+class _Sent:
+    """A batch posted and answered whose answers are not recorded yet."""
+
+    items: list[Claimed]
+    token: str
+    batch_id: int | None
+    results: list[Result]
+
+
 class _Run:
     def __init__(self, session: Session, client: ParsClient, settings: Settings, policy: Policy,
-                 progress: Progress | None, sleep: Callable[[float], None], actor: str) -> None:
+                 progress: Progress | None, sleep: Callable[[float], None], actor: str,
+                 poster: ThreadPoolExecutor) -> None:
         self.session, self.client, self.settings = session, client, settings
+        #: Posts a batch while the previous one's answers are written (no database use).
+        self.poster = poster
+        #: The last batch PARS answered, while the next one is with PARS.
+        self.answered: _Sent | None = None
         self.policy, self.rules = policy, policy.rules
         self.progress, self.sleep, self.actor = progress, sleep, actor
         self.breaker = Breaker(settings.breaker_failures)
@@ -138,6 +159,7 @@ class _Run:
             self.total = self._count(*due_now(utcnow()))
             self._tick(0)
             self._loop()
+            self._record_answered()
             report.exit_code, report.message = self._verdict()
         except (Unauthorized, Refused, runs.RunTakenOver) as exc:
             self.session.rollback()
@@ -245,41 +267,79 @@ class _Run:
     # -- one batch ----------------------------------------------------------
 
     def _send_next_batch(self) -> bool:
+        """Claim the next batch and post it; while PARS has it, record the answers to
+        the batch before. A batch is claimed only once the one before was answered, so
+        an opt-out committed while a batch is with PARS keeps the next one back."""
         now = utcnow()
         token = new_token()
-        runs.heartbeat(self.session, self.run_id)
-        result = claim(self.session, self.rules, limit=self.settings.batch_size, token=token,
-                       run_id=self.run_id, now=now)
-        batch_id = None
-        if result.items:
-            # Made only for a claim that took records, so batch numbers have no gaps; the
-            # records are found by key (the claim token has no index).
+        batch_ids: list[int] = []
+
+        def open_batch(count: int) -> int:
+            # Made only for a claim that takes records, so batch numbers have no gaps.
             batch = Batch(kind=BatchKind.WEB, state=BatchState.OPEN, created_by=self.actor,
-                          record_count=len(result.items), run_id=self.run_id)
+                          record_count=count, run_id=self.run_id)
             self.session.add(batch)
             self.session.flush()
-            batch_id = batch.id
-            self.session.execute(update(Delivery)
-                                 .where(Delivery.id.in_([i.id for i in result.items]),
-                                        Delivery.claim_token == token)
-                                 .values(batch_id=batch_id)
-                                 .execution_options(synchronize_session=False))
-        self.session.commit()
+            batch_ids.append(batch.id)
+            return batch.id
+
+        try:
+            runs.heartbeat(self.session, self.run_id)
+            result = claim(self.session, self.rules, limit=self.settings.batch_size,
+                           token=token, run_id=self.run_id, now=now, open_batch=open_batch)
+            batch_id = batch_ids[0] if batch_ids else None
+            self.session.commit()
+        except BaseException:
+            # The answers already received are kept (each write is conditional on the
+            # claim), then the run stops as it would have.
+            self.session.rollback()
+            self._record_answered()
+            raise
         self.session.expunge_all()
         for state, n in result.set_aside.items():
             if state != S.QUEUED:
                 self.counts[state.value if state != S.WAITING else "held_back"] += n
-        if not result.examined:
-            return False
-        if result.items:
-            self._post(result.items, token, batch_id)
+        if not result.items:
+            answered = self.answered is not None
+            self._record_answered()
+            if not result.examined:
+                # Recording those answers can make more records ready (a correction's add
+                # waits for its delete to be accepted): look again before stopping.
+                return answered
+            self._tick(result.examined)
+            return True
+        posting = self.poster.submit(self.client.submit, [i.record for i in result.items])
+        self._record_answered(while_posting=posting)
+        try:
+            results = posting.result()
+        except ParsError as exc:
+            self._failed(result.items, token, batch_id, exc)
+        else:
+            self.breaker.success()
+            self.answered = _Sent(result.items, token, batch_id, results)
         self._tick(result.examined)
         return True
 
+    def _record_answered(self, while_posting: Future[list[Result]] | None = None) -> None:
+        answered, self.answered = self.answered, None
+        if answered is not None:
+            self._record(answered.items, answered.token, answered.results, answered.batch_id,
+                         before_lookups=while_posting)
+
     def _post(self, items: list[Claimed], token: str, batch_id: int | None) -> None:
+        """Post a batch and record what came of it, here and now."""
         try:
             results = self.client.submit([i.record for i in items])
-        except Malformed as exc:
+        except ParsError as exc:
+            self._failed(items, token, batch_id, exc)
+            return
+        self.breaker.success()
+        self._record(items, token, results, batch_id)
+
+    def _failed(self, items: list[Claimed], token: str, batch_id: int | None,
+                exc: ParsError) -> None:
+        """A post that got no answer to record: what that means for its records."""
+        if isinstance(exc, Malformed):
             if len(items) > 1:  # find the record PARS refuses: nothing was stored
                 mid = len(items) // 2
                 self._post(items[:mid], token, batch_id)
@@ -289,26 +349,26 @@ class _Run:
                          "PARS refused the record as malformed; CME staff will review it.")
             self._batch(batch_id, BatchState.CANCELLED)
             return
-        except NotSent as exc:
+        if isinstance(exc, NotSent):
             self.breaker.failure()
             self._requeue(items, token, str(exc), exc.retry_after)
             self._batch(batch_id, BatchState.CANCELLED)
             return
-        except OutcomeUnknown as exc:
+        if isinstance(exc, OutcomeUnknown):
             self.breaker.failure()
             self._finish(items, token, life.MARK_UNKNOWN, None, str(exc),
                          "No definite answer from PARS; it will be checked with PARS before "
                          "it is ever sent again.")
             return
-        except (Unauthorized, Refused) as exc:
+        if isinstance(exc, Unauthorized | Refused):
             self._requeue(items, token, str(exc), None, count_attempt=False)
             self._batch(batch_id, BatchState.CANCELLED)
-            raise
-        self.breaker.success()
-        self._record(items, token, results)
-        self._batch(batch_id, BatchState.CONFIRMED)
+        raise exc
 
-    def _record(self, items: list[Claimed], token: str, results: list[Result]) -> None:
+    def _record(self, items: list[Claimed], token: str, results: list[Result],
+                batch_id: int | None, *, before_lookups: Future[Any] | None = None) -> None:
+        """Record PARS's answers to a batch; ``before_lookups``: a post to wait for before
+        any status look-up (the client makes one request at a time)."""
         now = utcnow()
         accepted: list[int] = []
         removals: list[int] = []
@@ -351,8 +411,11 @@ class _Run:
         if settled < len(items):
             log.warning("%d claimed records were taken over; their outcome is left to the "
                         "status look-up", len(items) - settled)
+        self._batch(batch_id, BatchState.CONFIRMED, commit=False)
         self.session.commit()
         if verify:
+            if before_lookups is not None:
+                wait([before_lookups])
             self._settle(only_ids=verify)
 
     def _finish(self, items: list[Claimed], token: str, transition: life.Transition,
@@ -390,13 +453,14 @@ class _Run:
                 self.counts["failed"] += 1
         self.session.commit()
 
-    def _batch(self, batch_id: int | None, state: BatchState) -> None:
+    def _batch(self, batch_id: int | None, state: BatchState, *, commit: bool = True) -> None:
         if batch_id is None:
             return
         self.session.execute(update(Batch).where(Batch.id == batch_id,
                                                  Batch.state == BatchState.OPEN)
                              .values(state=state))
-        self.session.commit()
+        if commit:
+            self.session.commit()
 
     def _abandon(self) -> None:
         """After an unexpected error: what this run was sending has an unknown outcome."""

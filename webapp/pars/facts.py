@@ -35,6 +35,7 @@ from webapp.models import (
 )
 from webapp.pars import record
 from webapp.pars.eligibility import Assessment, Rules, assess
+from webapp.pars.store import among
 
 
 @dataclass(slots=True, frozen=True)
@@ -124,7 +125,7 @@ def load(session: Session, completion_ids: Iterable[int]) -> dict[int, Completio
                Learner.first_name, Learner.last_name, Learner.degree, Learner.npi,
                Learner.birth_month_day, Learner.consent_granted)
         .join(Completion.activity).join(Completion.learner)
-        .where(Completion.id.in_(ids))
+        .where(among(session, Completion.id, ids))
     ).all():
         learner = learners.get(learner_id)
         if learner is None:
@@ -136,7 +137,7 @@ def load(session: Session, completion_ids: Iterable[int]) -> dict[int, Completio
     learner_ids = sorted(learners)
     for learner_id, state, number, license_id, primary in conn.execute(
         select(License.learner_id, License.state, License.number, License.id, License.primary)
-        .where(License.learner_id.in_(learner_ids))
+        .where(among(session, License.learner_id, learner_ids))
         .order_by(License.learner_id, License.state, License.id)
     ).all():
         learners[learner_id].licenses.append(LicenseFacts(state, number, license_id,
@@ -144,14 +145,14 @@ def load(session: Session, completion_ids: Iterable[int]) -> dict[int, Completio
     for learner_id, board, board_id in conn.execute(
         select(BoardCertification.learner_id, BoardCertification.board,
                BoardCertification.board_id)
-        .where(BoardCertification.learner_id.in_(learner_ids))
+        .where(among(session, BoardCertification.learner_id, learner_ids))
         .order_by(BoardCertification.learner_id, BoardCertification.board)
     ).all():
         learners[learner_id].board_certifications.append(BoardCertificationFacts(board, board_id))
     for completion_id, board, credit_type, amount in conn.execute(
         select(BoardCredit.completion_id, BoardCredit.board, BoardCredit.credit_type,
                BoardCredit.credits)
-        .where(BoardCredit.completion_id.in_(ids))
+        .where(among(session, BoardCredit.completion_id, ids))
         .order_by(BoardCredit.completion_id, BoardCredit.board, BoardCredit.credit_type)
     ).all():
         completions[completion_id].board_credits.append(

@@ -15,8 +15,8 @@ Two ways to apply one:
   source state and, with ``token``, still held by the caller's claim) that
   returns the records it moved; only those get a timeline entry;
 * ``move_each(session, T, rows, detail)`` for records the caller holds locked
-  and gives values of their own (a claim: each its own payload): ``move_many``,
-  then one statement executed for all of them writes each record's values.
+  and gives values of their own (a claim: each its own payload): one conditional
+  statement executed for each record moves it and writes its values at once.
 
 The life of an ``add``::
 
@@ -36,17 +36,33 @@ be removed by a correction.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, literal, select, update
+from sqlalchemy import (
+    JSON,
+    CursorResult,
+    Table,
+    Text,
+    bindparam,
+    column,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from webapp.db import utcnow
 from webapp.models import Delivery, DeliveryEvent, DeliveryState, EventKind
 from webapp.pars.codes import EngineCode
+from webapp.pars.store import among
 
 S = DeliveryState
 E = EventKind
@@ -159,7 +175,8 @@ def move_many(session: Session, transition: Transition, ids: Sequence[int], deta
     if session.autoflush:
         session.flush()
     stmt = (update(_DELIVERIES)
-            .where(_DELIVERIES.c.id.in_(ids), _DELIVERIES.c.state.in_(transition.sources))
+            .where(among(session, _DELIVERIES.c.id, ids),
+                   _DELIVERIES.c.state.in_(transition.sources))
             .values(state=transition.target, **fields)
             .returning(_DELIVERIES.c.id))
     if token is not None:
@@ -182,25 +199,52 @@ def move_each(session: Session, transition: Transition, rows: Sequence[Mapping[s
     values of its own: ``rows`` are ``{"id": ..., column: value, ...}``, all with the
     same columns; ``fields`` (values or SQL expressions) are the same for all.
 
-    One conditional ``UPDATE`` moves them all (as ``move_many``), and one statement
-    executed for every record writes its own values. Raises ``InvalidTransition``
-    when a record was not in a source state: under the caller's lock that is a bug,
-    and the caller's transaction must not commit.
+    One conditional ``UPDATE`` (the record must still be in a source state) writes each
+    record once, with its own values: on PostgreSQL one statement for all of them, on
+    SQLite one executed for each (in-process: no round trips). Raises
+    ``InvalidTransition`` when a record was not in a source state: under the caller's
+    lock that is a bug, and the caller's transaction must not commit.
     """
     if not rows:
         return
-    ids = [row["id"] for row in rows]
-    moved = move_many(session, transition, ids, detail, run_id=run_id, at=at, event=event,
-                      **fields)
-    if len(moved) != len(ids):
-        raise InvalidTransition(f"{len(ids) - len(moved)} records were no longer in a state "
-                                f"to {transition.name}")
+    if session.autoflush:
+        session.flush()
     columns = [name for name in rows[0] if name != "id"]
-    if columns:
-        session.execute(
-            update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("_id"))
-            .values({name: bindparam(f"_{name}") for name in columns}),
-            [{f"_{name}": row[name] for name in ("id", *columns)} for row in rows])
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement for all: the rows travel as one JSON document that the server
+        # reads as typed rows (json_to_recordset), joined to the records by ID; not a
+        # statement per record, each a round trip with its parameters converted.
+        document = json.dumps([{name: row[name] for name in ("id", *columns)} for row in rows],
+                              default=str)
+        given = (func.json_to_recordset(sql_cast(literal(document, Text), JSON))
+                 .table_valued(*(column(name, _DELIVERIES.c[name].type)
+                                 for name in ("id", *columns)))
+                 .render_derived(name="given", with_types=True))
+        result = cast(CursorResult[Any], session.execute(
+            update(_DELIVERIES)
+            .where(_DELIVERIES.c.id == given.c.id,
+                   _DELIVERIES.c.state.in_(transition.sources))
+            .values(state=transition.target, **fields,
+                    **{name: given.c[name] for name in columns})))
+    else:
+        # The sources as plain comparisons: an IN list would be expanded per execution,
+        # which an executemany does not allow.
+        stmt = (update(_DELIVERIES)
+                .where(_DELIVERIES.c.id == bindparam("_id"),
+                       or_(*(_DELIVERIES.c.state == source
+                             for source in sorted(transition.sources))))
+                .values(state=transition.target, **fields,
+                        **{name: bindparam(f"_{name}") for name in columns}))
+        result = cast(CursorResult[Any], session.execute(
+            stmt, [{f"_{name}": row[name] for name in ("id", *columns)} for row in rows]))
+    # Every record, or one was in another state (SQLite sums the executions' counts).
+    if result.rowcount != len(rows):
+        raise InvalidTransition(f"{len(rows) - result.rowcount} records were no longer in a "
+                                f"state to {transition.name}")
+    kind = event or transition.event
+    if kind is not None and detail is not None:
+        note(session, [(row["id"], kind, detail if isinstance(detail, str) else detail(row["id"]))
+                       for row in rows], run_id=run_id, at=at)
 
 
 def open_records(session: Session, rows: list[dict[str, Any]], detail: Callable[[Any], str], *,
@@ -215,15 +259,24 @@ def open_records(session: Session, rows: list[dict[str, Any]], detail: Callable[
         return []
     if any("state" in row for row in rows):
         raise InvalidTransition("a new record's state follows from what holds it back")
+    values = [{**row, "state": S.QUEUED if row.get("error_code") is None else S.WAITING}
+              for row in rows]
+    returning = (_DELIVERIES.c.id, _DELIVERIES.c.state, _DELIVERIES.c.due_date,
+                 _DELIVERIES.c.error_code, _DELIVERIES.c.credit_id, _DELIVERIES.c.action)
+    if session.get_bind().dialect.name == "postgresql":
+        # One array per column, unnested by the server: a dozen parameters for the
+        # statement instead of a dozen for every row, each converted by the driver.
+        names = list(values[0])
+        statement = insert(_DELIVERIES).from_select(names, select(*(
+            func.unnest(literal([row[name] for row in values],
+                                ARRAY(_DELIVERIES.c[name].type))).label(name)
+            for name in names))).returning(*returning)
+        result = session.execute(statement)
+    else:
+        result = session.execute(insert(_DELIVERIES).returning(*returning), values)
     # Matched back to the input by (CreditID, action), which is unique: asking the
     # database to keep the input order would make SQLite insert one row at a time.
-    inserted = {(row.credit_id, row.action): row for row in session.execute(
-        insert(_DELIVERIES).returning(_DELIVERIES.c.id, _DELIVERIES.c.state,
-                                      _DELIVERIES.c.due_date, _DELIVERIES.c.error_code,
-                                      _DELIVERIES.c.credit_id, _DELIVERIES.c.action),
-        [{**row, "state": S.QUEUED if row.get("error_code") is None else S.WAITING}
-         for row in rows],
-    )}
+    inserted = {(row.credit_id, row.action): row for row in result}
     created = [inserted[(row["credit_id"], row["action"])] for row in rows]
     note(session, [(row.id, E.QUEUED if row.state == S.QUEUED else E.WAITING, detail(row))
                    for row in created], run_id=run_id)
@@ -266,7 +319,7 @@ def note(session: Session, entries: Iterable[tuple[int, EventKind, str | None]],
             ["delivery_id", "at", "kind", "detail", "run_id"],
             select(_DELIVERIES.c.id, value(at, _EVENTS.c.at), value(kind, _EVENTS.c.kind),
                    value(text, _EVENTS.c.detail), value(run_id, _EVENTS.c.run_id))
-            .where(_DELIVERIES.c.id.in_(ids)).order_by(_DELIVERIES.c.id)))
+            .where(among(session, _DELIVERIES.c.id, ids)).order_by(_DELIVERIES.c.id)))
 
 
 def _tell_physicians_rejected(session: Session, ids: Sequence[int]) -> None:

@@ -45,9 +45,14 @@ from webapp.pars.eligibility import (
     reportable_clause,
 )
 from webapp.pars.policy import Policy
-from webapp.pars.store import new_credit_id, serialize_planning
+from webapp.pars.store import among, new_credit_id, serialize_planning
 
 CHUNK = 500
+#: New completions are planned in larger chunks: each is read as plain values and
+#: written with a few statements, so a chunk's fixed cost (its queries and, above
+#: all, the commit that makes it durable) dominates at 500. Still a bounded amount
+#: of memory, and a short hold of SQLite's write lock.
+NEW_CHUNK = 2000
 
 S = DeliveryState
 
@@ -139,7 +144,7 @@ class _Ctx:
             query = (
                 select(Completion.id).join(Completion.activity).join(Completion.learner)
                 .where(reportable_clause(self.rules), Completion.id > last)
-                .order_by(Completion.id).limit(CHUNK)
+                .order_by(Completion.id).limit(NEW_CHUNK)
             )
             if self.learner_id is not None:
                 query = query.where(Completion.learner_id == self.learner_id)
@@ -152,7 +157,8 @@ class _Ctx:
             # its completion too: queuing it again would report it twice.
             covered = set(self.session.scalars(
                 select(Delivery.completion_id).where(
-                    Delivery.completion_id.in_(page), Delivery.action == Action.ADD,
+                    among(self.session, Delivery.completion_id, page),
+                    Delivery.action == Action.ADD,
                     or_(Delivery.state.not_in(GONE), Delivery.resolution_note.is_not(None)))
             ))
             ids = [i for i in page if i not in covered]
@@ -162,7 +168,8 @@ class _Ctx:
             completions = facts.load(self.session, ids)
             sequences = dict(self.session.execute(
                 select(Delivery.completion_id, func.max(Delivery.sequence))
-                .where(Delivery.completion_id.in_(ids), Delivery.action == Action.ADD)
+                .where(among(self.session, Delivery.completion_id, ids),
+                       Delivery.action == Action.ADD)
                 .group_by(Delivery.completion_id)
             ).all())
             rows = []

@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, text
+from sqlalchemy import ColumnElement, Engine, Integer, SQLColumnExpression, any_, literal, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 #: Key of the advisory lock that serialises planning on PostgreSQL.
@@ -31,6 +32,16 @@ def new_token() -> str:
 
 def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def among(session: Session, column: SQLColumnExpression[int],
+          ids: Iterable[int]) -> ColumnElement[bool]:
+    """``column IN ids`` for the engine's lists of hundreds of IDs. On PostgreSQL one
+    array parameter (``= ANY``) rather than one parameter per ID, each of which the
+    driver would convert and the server parse."""
+    if is_postgres(session):
+        return column == any_(literal(list(ids), ARRAY(Integer)))
+    return column.in_(list(ids))
 
 
 @contextmanager
