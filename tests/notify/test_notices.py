@@ -151,13 +151,35 @@ def test_records_rejected_by_pars_and_by_a_board_say_what_to_do_and_no_identifie
         assert "Heart Failure Update (November 22, 2026), PARS / CME Passport:" in text
         assert "PARS could not match your name" in text
         assert "Hypertension Essentials (November 21, 2026), ABIM (American Board of Internal " \
-               "Medicine):\n  ABIM did not accept the record: Board ID not found" in text
+               "Medicine):\n  ABIM did not accept the record. Its reason is on your transcript." \
+               in text
         raw = mail.as_string()
         for secret in (learner.npi, learner.birth_month_day, learner.licenses[0].number, "284913"):
             assert secret not in raw
         html = html_of(mail)
         assert '<html lang="en">' in html and "<h2" in html
         assert 'name="viewport"' in html
+
+
+def test_a_boards_own_words_which_may_quote_an_identifier_stay_out_of_the_email(env):
+    with time_machine.travel(NOW, tick=False):
+        make = env.make()
+        learner = make.learner()
+        make.board(learner, "ABIM", "284913")
+        completion = make.completion(learner, make.activity(title="Hypertension Essentials"),
+                                     date=days_ago(NOW, 6),
+                                     board_lines=[("ABIM", "Medical Knowledge", "1.00")])
+        env.plan()
+        rejected_by_board(db.session, completion.id, "ABIM",
+                          message=f"Diplomate 284913 born {learner.birth_month_day} not matched")
+
+        assert env.send().sent == 1
+        [mail] = env.mail()
+        raw = mail.as_string()
+        for secret in ("284913", learner.birth_month_day, "not matched"):
+            assert secret not in raw
+        assert "ABIM did not accept the record. Its reason is on your transcript." \
+            in text_of(mail)
 
 
 def test_html_escapes_what_comes_from_the_data(env):

@@ -337,8 +337,12 @@ def _item(notice: Notice, rows: dict[int, transcript.CreditRow], ctx: Context) -
         found = dict(_destinations(row)).get(facts["board"])
         if found is None or found.status != Status.BOARD_REJECTED:
             return None
-        return Item(kind, destination=found.destination, text=found.text, action=found.action,
-                    **base)
+        # Not the transcript's text: it quotes the board's own words, which may name the
+        # board ID or the birth date the board matched on; they stay behind the sign-in.
+        board = facts["board"]
+        return Item(kind, destination=found.destination,
+                    text=f"{board} did not accept the record. Its reason is on your transcript.",
+                    action=found.action, **base)
     return None
 
 
