@@ -223,3 +223,34 @@ def test_a_staff_address_that_is_not_one_is_a_clear_stop(make_env):
     result = env.app.test_cli_runner().invoke(args=["notify", "send"])
     assert result.exit_code == notify_engine.EXIT_STOPPED
     assert "STAFF_EMAIL must be an e-mail address" in result.output
+
+
+def test_a_slow_run_keeps_its_claim_on_the_messages_it_has_not_reached(sink, make_env,
+                                                                       monkeypatch):
+    """The lease runs from each message's own send: a second run starting while the first
+    is still busy with an earlier message neither takes the later ones for a dead run's
+    nor makes the first run send a message it no longer holds."""
+    env = make_env(sink.port, sink, NOTIFY_LEASE_SECONDS=900)
+    with time_machine.travel(NOW, tick=False) as clock:
+        for _ in range(2):
+            _one_receipt(env)
+        real_send = notify_engine.mailer.send
+        taken_as_dead: list[int] = []
+
+        calls: list[str] = []
+
+        def slow_send(settings, msg):
+            # Ten minutes each, within the lease; another run starts during the second.
+            calls.append(msg["To"])
+            clock.shift(dt.timedelta(minutes=10))
+            if len(calls) == 2:
+                with notify_engine.engine_session(db.engine) as other:
+                    taken_as_dead.append(notify_engine._mark_stale(other, 900))
+            real_send(settings, msg)
+
+        monkeypatch.setattr(notify_engine.mailer, "send", slow_send)
+        report = env.send()
+        assert taken_as_dead == [0]
+        assert (report.sent, report.stale, report.unknown) == (2, 0, 0)
+        assert [m.state for m in env.messages()] == [MessageState.SENT] * 2
+        assert len(sink.messages) == 2
