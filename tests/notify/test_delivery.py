@@ -254,3 +254,52 @@ def test_a_slow_run_keeps_its_claim_on_the_messages_it_has_not_reached(sink, mak
         assert (report.sent, report.stale, report.unknown) == (2, 0, 0)
         assert [m.state for m in env.messages()] == [MessageState.SENT] * 2
         assert len(sink.messages) == 2
+
+
+def test_an_address_beyond_ascii_neither_stops_the_run_nor_loses_the_others(sink, make_env):
+    """The import accepts internationalised addresses (``josé@example.org``): sent with
+    SMTPUTF8 when the server takes it, and the other messages go either way."""
+    env = make_env(sink.port, sink)
+    with time_machine.travel(NOW, tick=False):
+        make = env.make()
+        learners = [make.learner(email="josé@example.org"), make.learner()]
+        db.session.commit()
+        for learner in learners:
+            choose(db.session, env.app, learner, False)
+        report = env.send()
+        assert (report.sent, report.failed) == (2, 0)
+        assert sorted(str(m["To"]) for m in sink.messages) == sorted(
+            [learners[1].email, "josé@example.org"])
+        assert [m.state for m in env.messages()] == [MessageState.SENT] * 2
+
+
+def test_an_address_beyond_ascii_fails_alone_on_a_server_without_smtputf8(faulty, make_env):
+    server = faulty()
+    env = make_env(server.port)
+    with time_machine.travel(NOW, tick=False):
+        make = env.make()
+        learners = [make.learner(email="josé@example.org"), make.learner()]
+        db.session.commit()
+        for learner in learners:
+            choose(db.session, env.app, learner, False)
+        report = env.send()
+        assert (report.sent, report.failed) == (1, 1)
+        first, second = env.messages()
+        assert first.state == MessageState.FAILED and "SMTPUTF8" in (first.error or "")
+        assert second.state == MessageState.SENT and len(server.received) == 1
+
+
+def test_an_address_with_a_line_break_fails_alone_and_adds_no_header(sink, make_env):
+    env = make_env(sink.port, sink)
+    with time_machine.travel(NOW, tick=False):
+        make = env.make()
+        learners = [make.learner(email="a@example.org\r\nBcc: b@example.net"), make.learner()]
+        db.session.commit()
+        for learner in learners:
+            choose(db.session, env.app, learner, False)
+        report = env.send()
+        assert (report.sent, report.failed) == (1, 1)
+        first, second = env.messages()
+        assert first.state == MessageState.FAILED and second.state == MessageState.SENT
+        assert [str(m["To"]) for m in sink.messages] == [learners[1].email]
+        assert all(m["Bcc"] is None for m in sink.messages)

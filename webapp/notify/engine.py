@@ -223,11 +223,19 @@ def _send_claimed(settings: mailer.Settings, engine: Engine, token: str, m: dict
         # Put back untouched: the next run sends it.
         _settle(engine, m["id"], token, state=M.READY, attempts=m["attempts"] - 1)
         return
-    msg = mailer.build(sender=settings.sender, to=m["to_address"], subject=m["subject"],
-                       text=m["text_body"], html=m["html_body"],
-                       message_id=m["message_id"],
-                       date=email.utils.format_datetime(utcnow()),
-                       unsubscribe_url=m["unsubscribe_url"])
+    try:
+        msg = mailer.build(sender=settings.sender, to=m["to_address"], subject=m["subject"],
+                           text=m["text_body"], html=m["html_body"],
+                           message_id=m["message_id"],
+                           date=email.utils.format_datetime(utcnow()),
+                           unsubscribe_url=m["unsubscribe_url"])
+    except ValueError as exc:
+        # A header that cannot be written (a line break in an address): never contacted
+        # the mail server, and would fail the same way again.
+        log.warning("notice message %d cannot be written", m["id"])
+        report.failed += int(_settle(engine, m["id"], token, state=M.FAILED,
+                                     error=f"The e-mail cannot be written: {exc}"[:2000]))
+        return
     try:
         mailer.send(settings, msg)
     except mailer.Stopped as exc:

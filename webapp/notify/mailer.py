@@ -24,6 +24,9 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 #: CRLF line ends; header lines folded only past RFC 5322's 998 characters, so a long
 #: ``List-Unsubscribe`` address stays one plain URL rather than encoded words.
 POLICY = SMTP_POLICY.clone(max_line_length=998)
+#: The same with UTF-8 headers, for an address beyond ASCII (``josé@example.org``, which
+#: the import accepts) sent with SMTPUTF8 (RFC 6531).
+UTF8_POLICY = POLICY.clone(utf8=True)
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,9 @@ def _stuffed(data: bytes) -> bytes:
 
 
 def _send_once(settings: Settings, msg: EmailMessage) -> None:
-    data = msg.as_bytes(policy=POLICY)
+    to = str(msg["To"])
+    utf8 = not (to.isascii() and settings.sender.isascii())
+    data = msg.as_bytes(policy=UTF8_POLICY if utf8 else POLICY)
     try:
         smtp = smtplib.SMTP(settings.server, settings.port, timeout=settings.timeout)
     except (OSError, smtplib.SMTPException) as exc:
@@ -117,10 +122,16 @@ def _send_once(settings: Settings, msg: EmailMessage) -> None:
             except smtplib.SMTPAuthenticationError as exc:
                 raise Stopped(f"the mail server refused the sign-in of MAIL_USERNAME "
                               f"({exc.smtp_code})") from None
-        code, reply = smtp.mail(settings.sender)
+        options: list[str] = []
+        if utf8:
+            if not smtp.has_extn("smtputf8"):
+                raise Refused("the address has characters beyond ASCII and the mail server "
+                              "does not offer SMTPUTF8")
+            options = ["SMTPUTF8", "BODY=8BITMIME"]
+        code, reply = smtp.mail(settings.sender, options)
         if code != 250:
             raise _classify(code, reply, "MAIL FROM")
-        code, reply = smtp.rcpt(str(msg["To"]))
+        code, reply = smtp.rcpt(to)
         if code not in (250, 251):
             raise _classify(code, reply, "RCPT TO")
         code, reply = smtp.docmd("DATA")
