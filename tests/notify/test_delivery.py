@@ -303,3 +303,27 @@ def test_an_address_with_a_line_break_fails_alone_and_adds_no_header(sink, make_
         assert first.state == MessageState.FAILED and second.state == MessageState.SENT
         assert [str(m["To"]) for m in sink.messages] == [learners[1].email]
         assert all(m["Bcc"] is None for m in sink.messages)
+
+
+def test_a_message_the_server_did_not_take_by_the_next_day_goes_in_that_days_one(faulty,
+                                                                               make_env):
+    """One e-mail a day holds across a mail server that refused for a while: the next day's
+    message carries what the earlier one had, re-read as of that day, instead of both going."""
+    server = faulty(refuse_connections=2)
+    env = make_env(server.port, NOTIFY_RETRY_TRIES=2)
+    with time_machine.travel(NOW, tick=False) as clock:
+        learner = env.make().learner()
+        db.session.commit()
+        choose(db.session, env.app, learner, False)
+        assert env.send().retry == 1
+        clock.shift(dt.timedelta(days=1))
+        choose(db.session, env.app, learner, True)
+        report = env.send()
+        assert (report.sent, report.composed.messages, report.composed.notices) == (1, 1, 2)
+        assert len(server.received) == 1
+        raw = server.received[0].decode()
+        assert "Do not share my credit" in raw and "Share my credit" in raw
+        [message] = env.messages()
+        assert message.day == NOW.date() + dt.timedelta(days=1)
+        assert message.state == MessageState.SENT
+        assert set(db.session.scalars(select(Notice.message_id))) == {message.id}

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from webapp.consent import wording
 from webapp.consent.services import SOURCE_WORDS
 from webapp.dates import format_datetime, readable_date
+from webapp.db import utcnow
 from webapp.models import (
     NEEDS_ATTENTION,
     UNDELIVERED,
@@ -50,6 +51,7 @@ from webapp.models import (
 from webapp.notify import links
 from webapp.notify import outbox as notices
 from webapp.pars.eligibility import MISSING_IDENTIFIER, Rules
+from webapp.pars.store import new_token
 from webapp.transcript import services as transcript
 from webapp.transcript.statuses import Status
 
@@ -172,18 +174,19 @@ def recipients(session: Session) -> list[int | None]:
 def compose_for(session: Session, ctx: Context, learner_id: int | None,
                 result: Composed) -> None:
     """Gather one recipient's pending notices into today's message. The caller commits."""
-    pending = list(session.scalars(
-        select(Notice).where(Notice.state == NoticeState.PENDING,
-                             Notice.learner_id.is_(None) if learner_id is None
-                             else Notice.learner_id == learner_id)
-        .order_by(Notice.id)))
+    recipient = "staff" if learner_id is None else f"learner:{learner_id}"
+    pending = _pending(session, learner_id)
     if not pending:
         return
-    recipient = "staff" if learner_id is None else f"learner:{learner_id}"
     if session.scalar(select(NoticeMessage.id).where(NoticeMessage.recipient == recipient,
                                                      NoticeMessage.day == ctx.day)):
         result.deferred += len(pending)
         return
+    if not _take_back_unsent(session, recipient, ctx.day):
+        # An earlier day's message is being sent right now: today's would be a second.
+        result.deferred += len(pending)
+        return
+    pending = _pending(session, learner_id)
     if learner_id is None:
         _compose_digest(session, ctx, pending, result)
         return
@@ -223,6 +226,37 @@ def compose_for(session: Session, ctx: Context, learner_id: int | None,
         html = render_template("notify/physician.html", subject=subject, **values)
     _store(session, ctx, recipient, learner_id, learner.email, subject, text, html, unsubscribe,
            [n for n, _ in items], result)
+
+
+def _pending(session: Session, learner_id: int | None) -> list[Notice]:
+    return list(session.scalars(
+        select(Notice).where(Notice.state == NoticeState.PENDING,
+                             Notice.learner_id.is_(None) if learner_id is None
+                             else Notice.learner_id == learner_id)
+        .order_by(Notice.id)))
+
+
+def _take_back_unsent(session: Session, recipient: str, day: dt.date) -> bool:
+    """An earlier day's message the mail server has not taken (``ready``, waiting to be
+    tried again) is dropped and its notices are pending again, so today's one message
+    carries them, re-read as of today, rather than both going today. Claimed first as a
+    sender would, so no run sends it meanwhile. False when an earlier message is being
+    sent at this moment (then today's notices wait)."""
+    earlier = (NoticeMessage.recipient == recipient, NoticeMessage.day < day)
+    taken = session.scalars(
+        update(NoticeMessage)
+        .where(*earlier, NoticeMessage.state == MessageState.READY)
+        .values(state=MessageState.SENDING, claim_token=new_token(), claimed_at=utcnow())
+        .returning(NoticeMessage.id).execution_options(synchronize_session=False)).all()
+    if taken:
+        session.execute(update(Notice).where(Notice.message_id.in_(taken))
+                        .values(state=NoticeState.PENDING, message_id=None)
+                        .execution_options(synchronize_session=False))
+        session.execute(delete(NoticeMessage).where(NoticeMessage.id.in_(taken))
+                        .execution_options(synchronize_session=False))
+        session.expire_all()
+    return session.scalar(select(NoticeMessage.id).where(
+        *earlier, NoticeMessage.state == MessageState.SENDING)) is None
 
 
 def _store(session: Session, ctx: Context, recipient: str, learner_id: int | None, to: str,
