@@ -114,6 +114,8 @@ def test_staff_physician_page_lists_what_was_sent_and_when(client, login_as, mak
     html = client.get(f"/staff/physicians/{learner.id}").get_data(as_text=True)
     assert "E-mail notices" in html
     assert "Your sharing choice was recorded" in html and "November 27, 2026, 9:02 a.m. CST" in html
+    # The time is in DISPLAY_TIMEZONE, with its zone: the heading claims no other.
+    assert '<th scope="col">Sent</th>' in html and "(UTC)" not in html
     assert "Receipt of a sharing choice" in html
     assert "Outcome unknown: may have arrived; not sent again" in html
     assert "Record rejected by PARS" in html and "turned off by the physician" in html
