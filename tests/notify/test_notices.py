@@ -255,6 +255,21 @@ def test_the_day_is_the_configured_time_zones(sink, make_env):
         assert "CST" in text_of(env.mail()[1])
 
 
+def test_digest_times_are_in_the_display_zone_whatever_zone_counts_the_days(sink, make_env):
+    from webapp.models import EngineRun, RunKind, RunOutcome
+
+    env = make_env(sink.port, sink, STAFF_EMAIL=STAFF, NOTIFY_TIMEZONE="UTC",
+                   DISPLAY_TIMEZONE="America/Chicago")
+    with time_machine.travel(NOW, tick=False):
+        for kind in (RunKind.TRANSMIT, RunKind.SYNC):
+            db.session.add(EngineRun(kind=kind, started_at=NOW - dt.timedelta(hours=30),
+                                     outcome=RunOutcome.OK))
+        db.session.commit()
+        assert env.send().sent == 1
+        text = text_of(env.mail()[0])
+        assert "pars transmit has not run since November 26, 2026, 3:00 a.m. CST" in text
+
+
 def test_staff_digest_once_a_day(sink, make_env):
     env = make_env(sink.port, sink, STAFF_EMAIL=STAFF)
     with time_machine.travel(NOW, tick=False) as clock:

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from webapp.consent import wording
 from webapp.consent.services import SOURCE_WORDS
-from webapp.dates import format_datetime, readable_date
+from webapp.dates import display_zone, format_datetime, readable_date
 from webapp.db import utcnow
 from webapp.models import (
     NEEDS_ATTENTION,
@@ -427,10 +427,10 @@ def digest_facts(session: Session, ctx: Context) -> Digest:
             runs.append(f"pars {kind.value} has never run.")
             continue
         if run.outcome in (RunOutcome.FAILED, RunOutcome.STOPPED, RunOutcome.INCOMPLETE):
-            runs.append(f"The last pars {kind.value} run ({_when(run.started_at, ctx.zone)}) "
+            runs.append(f"The last pars {kind.value} run ({_when(run.started_at, ctx.app)}) "
                         f"ended {run.outcome.value}: {run.message or 'see pars status'}.")
         if run.started_at < ctx.now - expected:
-            runs.append(f"pars {kind.value} has not run since {_when(run.started_at, ctx.zone)} "
+            runs.append(f"pars {kind.value} has not run since {_when(run.started_at, ctx.app)} "
                         f"(expected every {ctx.app.config['NOTIFY_RUN_EXPECTED_HOURS']} hours).")
     problems = session.scalar(select(func.count()).select_from(NoticeMessage).where(
         NoticeMessage.state.in_([MessageState.UNKNOWN, MessageState.FAILED]),
@@ -442,8 +442,10 @@ def digest_facts(session: Session, ctx: Context) -> Digest:
         open_reports=staff.open_requests_count(session), mail_problems=problems)
 
 
-def _when(at: dt.datetime, zone: str) -> str:
-    return format_datetime(at, ZoneInfo(zone))
+def _when(at: dt.datetime, app: Flask) -> str:
+    """A moment as every page and e-mail shows it: in ``DISPLAY_TIMEZONE`` (the
+    ``NOTIFY_TIMEZONE`` only counts the days)."""
+    return format_datetime(at, display_zone(app.config["DISPLAY_TIMEZONE"]))
 
 
 def _compose_digest(session: Session, ctx: Context, pending: list[Notice],
