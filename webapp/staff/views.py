@@ -452,9 +452,14 @@ def support_request(request_id: int):
         flash(f"{item.reference} was answered already; the answer stands.", "error")
         return redirect(url_for(".support_request", request_id=item.id))
     if form.validate_on_submit():
-        support_services.answer_request(db_session(), item, answer=form.answer.data or "",
-                                        identity_id=current_user.identity.id,
-                                        actor=current_user.actor)
+        try:
+            support_services.answer_request(db_session(), item, answer=form.answer.data or "",
+                                            identity_id=current_user.identity.id,
+                                            actor=current_user.actor)
+        except support_services.AlreadyAnswered:
+            db.session.rollback()
+            flash(f"{item.reference} was answered already; the answer stands.", "error")
+            return redirect(url_for(".support_request", request_id=item.id))
         db.session.commit()
         flash(f"Answer sent for {item.reference}.", "success")
         return redirect(url_for(".requests_queue"))
