@@ -239,14 +239,14 @@ def test_a_slow_run_keeps_its_claim_on_the_messages_it_has_not_reached(sink, mak
 
         calls: list[str] = []
 
-        def slow_send(settings, msg):
+        def slow_send(settings, msg, **kw):
             # Ten minutes each, within the lease; another run starts during the second.
             calls.append(msg["To"])
             clock.shift(dt.timedelta(minutes=10))
             if len(calls) == 2:
                 with notify_engine.engine_session(db.engine) as other:
                     taken_as_dead.append(notify_engine._mark_stale(other, 900))
-            real_send(settings, msg)
+            real_send(settings, msg, **kw)
 
         monkeypatch.setattr(notify_engine.mailer, "send", slow_send)
         report = env.send()
@@ -327,3 +327,47 @@ def test_a_message_the_server_did_not_take_by_the_next_day_goes_in_that_days_one
         assert message.day == NOW.date() + dt.timedelta(days=1)
         assert message.state == MessageState.SENT
         assert set(db.session.scalars(select(Notice.message_id))) == {message.id}
+
+
+def test_each_try_within_a_run_restarts_the_lease(sink, make_env, monkeypatch):
+    """Tries that each stay within NOTIFY_LEASE_SECONDS but together pass it (a mail server
+    slow to refuse) do not make the message look like a dead run's to another run."""
+    env = make_env(sink.port, sink, NOTIFY_LEASE_SECONDS=900, NOTIFY_RETRY_TRIES=2)
+    with time_machine.travel(NOW, tick=False) as clock:
+        _one_receipt(env)
+        real_once = notify_engine.mailer._send_once
+        tries: list[int] = []
+        taken_as_dead: list[int] = []
+
+        def slow_once(settings, msg):
+            tries.append(1)
+            clock.shift(dt.timedelta(minutes=10))
+            if len(tries) == 1:
+                raise notify_engine.mailer.NotSent("MAIL FROM: 451 try again later")
+            with notify_engine.engine_session(db.engine) as other:
+                taken_as_dead.append(notify_engine._mark_stale(other, 900))
+            real_once(settings, msg)
+
+        monkeypatch.setattr(notify_engine.mailer, "_send_once", slow_once)
+        report = env.send()
+        assert taken_as_dead == [0]
+        assert (report.sent, report.unknown) == (1, 0)
+        assert [m.state for m in env.messages()] == [MessageState.SENT]
+
+
+def test_a_run_that_lost_its_claim_between_tries_does_not_send(sink, make_env, monkeypatch):
+    env = make_env(sink.port, sink, NOTIFY_LEASE_SECONDS=60, NOTIFY_RETRY_TRIES=2)
+    with time_machine.travel(NOW, tick=False) as clock:
+        _one_receipt(env)
+
+        def slow_refusal(settings, msg):
+            clock.shift(dt.timedelta(minutes=10))
+            with notify_engine.engine_session(db.engine) as other:  # another run starts
+                assert notify_engine._mark_stale(other, 60) == 1
+            raise notify_engine.mailer.NotSent("MAIL FROM: 451 try again later")
+
+        monkeypatch.setattr(notify_engine.mailer, "_send_once", slow_refusal)
+        report = env.send()
+        assert (report.sent, report.retry, report.failed) == (0, 0, 0)
+        assert [m.state for m in env.messages()] == [MessageState.UNKNOWN]
+        assert sink.messages == []

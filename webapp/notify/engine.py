@@ -176,6 +176,23 @@ def _claim(engine: Engine, token: str, now: dt.datetime) -> list[dict[str, Any]]
     return rows
 
 
+class ClaimLost(Exception):
+    """The message is no longer claimed by this run."""
+
+
+def _renew(engine: Engine, message_id: int, token: str) -> bool:
+    """Restart the lease of a message this run still holds; False when it does not."""
+    with engine_session(engine) as session:
+        held = session.scalar(
+            update(NoticeMessage)
+            .where(NoticeMessage.id == message_id, NoticeMessage.claim_token == token,
+                   NoticeMessage.state == M.SENDING)
+            .values(claimed_at=utcnow()).returning(NoticeMessage.id)
+            .execution_options(synchronize_session=False))
+        session.commit()
+    return held is not None
+
+
 def _settle(engine: Engine, message_id: int, token: str, **values: Any) -> bool:
     with engine_session(engine) as session:
         moved = session.scalar(
@@ -236,8 +253,19 @@ def _send_claimed(settings: mailer.Settings, engine: Engine, token: str, m: dict
         report.failed += int(_settle(engine, m["id"], token, state=M.FAILED,
                                      error=f"The e-mail cannot be written: {exc}"[:2000]))
         return
+    def renew() -> None:
+        # Each try restarts the lease, so a try slower than NOTIFY_LEASE_SECONDS is the
+        # most a message can take before another run takes it for a dead run's.
+        if not _renew(engine, m["id"], token):
+            raise ClaimLost
+
     try:
-        mailer.send(settings, msg)
+        mailer.send(settings, msg, before_try=renew)
+    except ClaimLost:
+        # Another run took it for a dead run's (unknown) between two tries: the earlier
+        # tries certainly did not hand it over, but it is no longer this run's to send.
+        log.warning("notice message %d: claim lost between tries; not sent", m["id"])
+        return
     except mailer.Stopped as exc:
         report.stopped = str(exc)
         _settle(engine, m["id"], token, state=M.READY, attempts=m["attempts"] - 1,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
@@ -156,14 +157,18 @@ def _send_once(settings: Settings, msg: EmailMessage) -> None:
             smtp.close()
 
 
-def send(settings: Settings, msg: EmailMessage) -> None:
+def send(settings: Settings, msg: EmailMessage,
+         before_try: Callable[[], None] | None = None) -> None:
     """Send ``msg``, trying again with exponential backoff while the server certainly did
     not take it. Raises ``NotSent`` (after the last try), ``Refused``, ``Unknown`` or
-    ``Stopped``."""
+    ``Stopped``. ``before_try`` runs before each try (the engine renews its claim there;
+    whatever it raises ends the sending)."""
     for attempt in Retrying(retry=retry_if_exception_type(NotSent),
                             stop=stop_after_attempt(settings.tries),
                             wait=wait_exponential(multiplier=settings.retry_base,
                                                   max=max(settings.retry_base * 8, 0)),
                             reraise=True):
         with attempt:
+            if before_try is not None:
+                before_try()
             _send_once(settings, msg)
