@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select, update
 
+from tests.notify.conftest import parse, text_of
 from tests.notify.faulty_smtp import FaultySmtp
 from tests.notify.helpers import choose
 from webapp.extensions import db
@@ -371,3 +372,18 @@ def test_a_run_that_lost_its_claim_between_tries_does_not_send(sink, make_env, m
         assert (report.sent, report.retry, report.failed) == (0, 0, 0)
         assert [m.state for m in env.messages()] == [MessageState.UNKNOWN]
         assert sink.messages == []
+
+
+def test_a_server_without_8bitmime_gets_a_seven_bit_message(faulty, make_env):
+    """A name beyond ASCII makes the body 8-bit: such a body goes only to a server that
+    offers 8BITMIME (declared with BODY=8BITMIME); any other gets it re-encoded."""
+    server = faulty()
+    env = make_env(server.port)
+    with time_machine.travel(NOW, tick=False):
+        learner = env.make().learner(first_name="José", last_name="Núñez")
+        db.session.commit()
+        choose(db.session, env.app, learner, False)
+        assert env.send().sent == 1
+        [raw] = server.received
+        assert raw.isascii()
+        assert "Dear José Núñez," in text_of(parse(raw))

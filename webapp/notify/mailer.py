@@ -105,7 +105,8 @@ def _stuffed(data: bytes) -> bytes:
 def _send_once(settings: Settings, msg: EmailMessage) -> None:
     to = str(msg["To"])
     utf8 = not (to.isascii() and settings.sender.isascii())
-    data = msg.as_bytes(policy=UTF8_POLICY if utf8 else POLICY)
+    policy = UTF8_POLICY if utf8 else POLICY
+    data = msg.as_bytes(policy=policy)
     try:
         smtp = smtplib.SMTP(settings.server, settings.port, timeout=settings.timeout)
     except (OSError, smtplib.SMTPException) as exc:
@@ -129,6 +130,13 @@ def _send_once(settings: Settings, msg: EmailMessage) -> None:
                 raise Refused("the address has characters beyond ASCII and the mail server "
                               "does not offer SMTPUTF8")
             options = ["SMTPUTF8", "BODY=8BITMIME"]
+        elif not data.isascii():
+            # A body beyond ASCII (a name, a dash) is 8-bit: declared to a server that
+            # offers 8BITMIME (RFC 6152), re-encoded (quoted-printable, base64) for any other.
+            if smtp.has_extn("8bitmime"):
+                options = ["BODY=8BITMIME"]
+            else:
+                data = msg.as_bytes(policy=policy.clone(cte_type="7bit"))
         code, reply = smtp.mail(settings.sender, options)
         if code != 250:
             raise _classify(code, reply, "MAIL FROM")
