@@ -196,6 +196,23 @@ def test_html_escapes_what_comes_from_the_data(env):
         assert "<script>alert(1)</script> & Co" in text_of(mail)
 
 
+def test_line_breaks_in_names_and_titles_add_no_header_nor_a_second_message(env):
+    """Names and titles go into the body only; a lone dot on a line of theirs does not end
+    the message early (SMTP smuggling) either."""
+    injected = "x\r\nBcc: evil@example.net\r\n.\r\nMAIL FROM:<evil@example.net>"
+    with time_machine.travel(NOW, tick=False):
+        make = env.make()
+        learner = make.learner(identifiers=False, last_name="Smith" + injected)
+        make.completion(learner, make.activity(title="Heart" + injected), date=days_ago(NOW, 10))
+        env.plan()
+        assert env.send().sent == 1
+        [mail] = env.mail()
+        assert mail["Bcc"] is None and mail["To"] == learner.email
+        assert mail["Subject"] == "Lakeshore Health CME: Action needed: credit is waiting for " \
+            "your details"
+        assert "MAIL FROM:<evil@example.net>" in text_of(mail)
+
+
 def test_turned_off_reminders_leave_only_receipts_and_answers(env):
     with time_machine.travel(NOW, tick=False):
         make = env.make()
