@@ -160,3 +160,13 @@ def test_staff_send_again_an_unknown_message_only_when_they_decide(client, login
     client.post(f"/staff/e-mails/{sent.id}/send-again")
     db_session.refresh(sent)
     assert sent.state == MessageState.SENT
+
+
+def test_profile_and_faq_say_when_the_second_reminder_goes(client, login_as, make, app):
+    """As many days before the deadline as NOTIFY_REMINDER_DAYS says, not "a few"."""
+    days = app.config["NOTIFY_REMINDER_DAYS"]
+    login_as(make.learner())
+    profile = " ".join(client.get("/profile").get_data(as_text=True).split())
+    faq = " ".join(client.get("/faq/email-notices").get_data(as_text=True).split())
+    for page in (profile, faq):
+        assert f"{days} days before the deadline" in page and "a few days" not in page
