@@ -182,13 +182,14 @@ def compose_for(session: Session, ctx: Context, learner_id: int | None,
                                                      NoticeMessage.day == ctx.day)):
         result.deferred += len(pending)
         return
-    if not _take_back_unsent(session, recipient, ctx.day):
+    carried = _take_back_unsent(session, recipient, ctx.day)
+    if carried is None:
         # An earlier day's message is being sent right now: today's would be a second.
         result.deferred += len(pending)
         return
     pending = _pending(session, learner_id)
     if learner_id is None:
-        _compose_digest(session, ctx, pending, result)
+        _compose_digest(session, ctx, pending, result, carried)
         return
     reminders_on = session.scalar(select(NoticePreference.reminders).where(
         NoticePreference.learner_id == learner_id))
@@ -225,7 +226,7 @@ def compose_for(session: Session, ctx: Context, learner_id: int | None,
         text = render_template("notify/physician.txt", subject=subject, **values)
         html = render_template("notify/physician.html", subject=subject, **values)
     _store(session, ctx, recipient, learner_id, learner.email, subject, text, html, unsubscribe,
-           [n for n, _ in items], result)
+           [n for n, _ in items], result, carried)
 
 
 def _pending(session: Session, learner_id: int | None) -> list[Notice]:
@@ -236,18 +237,23 @@ def _pending(session: Session, learner_id: int | None) -> list[Notice]:
         .order_by(Notice.id)))
 
 
-def _take_back_unsent(session: Session, recipient: str, day: dt.date) -> bool:
+def _take_back_unsent(session: Session, recipient: str, day: dt.date) -> int | None:
     """An earlier day's message the mail server has not taken (``ready``, waiting to be
     tried again) is dropped and its notices are pending again, so today's one message
     carries them, re-read as of today, rather than both going today. Claimed first as a
-    sender would, so no run sends it meanwhile. False when an earlier message is being
-    sent at this moment (then today's notices wait)."""
+    sender would, so no run sends it meanwhile. Returns the runs that tried it (today's
+    message carries them on, so a server that keeps refusing still ends in ``failed``
+    after ``NOTIFY_MAX_ATTEMPTS``), or None when an earlier message is being sent at
+    this moment (then today's notices wait)."""
     earlier = (NoticeMessage.recipient == recipient, NoticeMessage.day < day)
-    taken = session.scalars(
+    rows = session.execute(
         update(NoticeMessage)
         .where(*earlier, NoticeMessage.state == MessageState.READY)
         .values(state=MessageState.SENDING, claim_token=new_token(), claimed_at=utcnow())
-        .returning(NoticeMessage.id).execution_options(synchronize_session=False)).all()
+        .returning(NoticeMessage.id, NoticeMessage.attempts)
+        .execution_options(synchronize_session=False)).all()
+    carried = max((row.attempts for row in rows), default=0)
+    taken = [row.id for row in rows]
     if taken:
         session.execute(update(Notice).where(Notice.message_id.in_(taken))
                         .values(state=NoticeState.PENDING, message_id=None)
@@ -255,13 +261,15 @@ def _take_back_unsent(session: Session, recipient: str, day: dt.date) -> bool:
         session.execute(delete(NoticeMessage).where(NoticeMessage.id.in_(taken))
                         .execution_options(synchronize_session=False))
         session.expire_all()
-    return session.scalar(select(NoticeMessage.id).where(
-        *earlier, NoticeMessage.state == MessageState.SENDING)) is None
+    if session.scalar(select(NoticeMessage.id).where(
+            *earlier, NoticeMessage.state == MessageState.SENDING)) is not None:
+        return None
+    return carried
 
 
 def _store(session: Session, ctx: Context, recipient: str, learner_id: int | None, to: str,
            subject: str, text: str, html: str, unsubscribe: str | None,
-           included: list[Notice], result: Composed) -> None:
+           included: list[Notice], result: Composed, attempts: int = 0) -> None:
     """Today's message for the recipient, unless another run made it first (then the
     notices stay pending for tomorrow)."""
     domain = ctx.app.config["MAIL_FROM"].rpartition("@")[2] or "localhost"
@@ -273,7 +281,7 @@ def _store(session: Session, ctx: Context, recipient: str, learner_id: int | Non
             recipient=recipient, learner_id=learner_id, day=ctx.day, to_address=to,
             subject=subject[:300], text_body=text, html_body=html,
             message_id=email.utils.make_msgid("notice", domain=domain),
-            unsubscribe_url=unsubscribe, state=MessageState.READY, attempts=0,
+            unsubscribe_url=unsubscribe, state=MessageState.READY, attempts=attempts,
             created_at=now, updated_at=now)
         .on_conflict_do_nothing(index_elements=["recipient", "day"])
         .returning(_MESSAGES.c.id))
@@ -449,7 +457,7 @@ def _when(at: dt.datetime, app: Flask) -> str:
 
 
 def _compose_digest(session: Session, ctx: Context, pending: list[Notice],
-                    result: Composed) -> None:
+                    result: Composed, attempts: int = 0) -> None:
     to = ctx.app.config["STAFF_EMAIL"]
     # Only today's digest goes; one left from a day no message went is outdated.
     today_key = f"digest:{ctx.day.isoformat()}"
@@ -471,7 +479,8 @@ def _compose_digest(session: Session, ctx: Context, pending: list[Notice],
             "requests": url_for("staff.requests_queue", _external=True)}}
         text = render_template("notify/digest.txt", **values)
         html = render_template("notify/digest.html", **values)
-    _store(session, ctx, "staff", None, to, subject, text, html, None, current, result)
+    _store(session, ctx, "staff", None, to, subject, text, html, None, current, result,
+           attempts)
 
 
 Progress = Callable[[int, int], None]
