@@ -81,7 +81,7 @@ def test_reload_setting_follows_configuration():
             "REPORTING_START_DATE": dt.date(2023, 7, 1),
             "SUBMISSION_FREQUENCY": "daily", "SUPPORT_EMAIL": "e@example.org",
             "SUPPORT_PHONE": "", "BOARD_REPORTING_DAYS": 30, "PARS_YEAR_CLOSE": "03-31",
-            "PHYSICIAN_DEGREES": frozenset({"MD", "DO"})}
+            "PHYSICIAN_DEGREES": frozenset({"MD", "DO"}), "NOTIFY_REMINDER_DAYS": 7}
     assert services.Settings.from_config({**base, "APP_ENV": "development"}).reload
     assert services.Settings.from_config({**base, "APP_ENV": "testing",
                                           "TEMPLATES_AUTO_RELOAD": True}).reload

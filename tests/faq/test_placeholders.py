@@ -22,7 +22,7 @@ def test_every_documented_placeholder_has_a_value(app):
         REPORTING_START_DATE=dt.date(2024, 1, 15), SUBMISSION_FREQUENCY="every weekday",
         SUPPORT_EMAIL="help@example.org", SUPPORT_PHONE="+1 (555) 010-2000",
         BOARD_REPORTING_DAYS=30, PARS_YEAR_CLOSE="03-31",
-        PHYSICIAN_DEGREES=frozenset({"MBBS", "DO", "MD"}),
+        PHYSICIAN_DEGREES=frozenset({"MBBS", "DO", "MD"}), NOTIFY_REMINDER_DAYS=10,
     ))
     text = {name: value.text for name, value in values.items()}
     assert text == {
@@ -36,6 +36,7 @@ def test_every_documented_placeholder_has_a_value(app):
         "board_reporting_days": "30",
         "pars_year_close": "March 31",
         "physician_degrees": "MD, DO or MBBS",
+        "notify_reminder_days": "10",
     }
     assert values["support_contact"].html == (
         'email <a href="mailto:help@example.org">help@example.org</a> or call '

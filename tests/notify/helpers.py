@@ -58,7 +58,8 @@ def rejected_by_pars(session, completion_id: int, code: str = "LEARNER_NOT_MATCH
     return delivery.id
 
 
-def rejected_by_board(session, completion_id: int, board: str) -> int:
+def rejected_by_board(session, completion_id: int, board: str,
+                      message: str = "Board ID not found") -> int:
     delivery = the_add(session, completion_id)
     now = utcnow()
     life.move_many(session, life.CLAIM, [delivery.id], None, claim_token="t", claimed_at=now,
@@ -67,7 +68,7 @@ def rejected_by_board(session, completion_id: int, board: str) -> int:
                    settled_at=now, claim_token=None,
                    sent_payload={"cme_credits": "1.00", "boards": [{"board": board}]})
     found = RecordStatus(delivery.credit_id, "accepted", now.date(),
-                         (BoardDecision(board, "rejected", "Board ID not found"),))
+                         (BoardDecision(board, "rejected", message),))
     events: list = []
     store_boards(session, delivery.id, found, events)
     life.note(session, events)

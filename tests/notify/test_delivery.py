@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select, update
 
+from tests.notify.conftest import parse, text_of
 from tests.notify.faulty_smtp import FaultySmtp
 from tests.notify.helpers import choose
 from webapp.extensions import db
@@ -223,3 +224,168 @@ def test_a_staff_address_that_is_not_one_is_a_clear_stop(make_env):
     result = env.app.test_cli_runner().invoke(args=["notify", "send"])
     assert result.exit_code == notify_engine.EXIT_STOPPED
     assert "STAFF_EMAIL must be an e-mail address" in result.output
+
+
+def test_a_slow_run_keeps_its_claim_on_the_messages_it_has_not_reached(sink, make_env,
+                                                                       monkeypatch):
+    """The lease runs from each message's own send: a second run starting while the first
+    is still busy with an earlier message neither takes the later ones for a dead run's
+    nor makes the first run send a message it no longer holds."""
+    env = make_env(sink.port, sink, NOTIFY_LEASE_SECONDS=900)
+    with time_machine.travel(NOW, tick=False) as clock:
+        for _ in range(2):
+            _one_receipt(env)
+        real_send = notify_engine.mailer.send
+        taken_as_dead: list[int] = []
+
+        calls: list[str] = []
+
+        def slow_send(settings, msg, **kw):
+            # Ten minutes each, within the lease; another run starts during the second.
+            calls.append(msg["To"])
+            clock.shift(dt.timedelta(minutes=10))
+            if len(calls) == 2:
+                with notify_engine.engine_session(db.engine) as other:
+                    taken_as_dead.append(notify_engine._mark_stale(other, 900))
+            real_send(settings, msg, **kw)
+
+        monkeypatch.setattr(notify_engine.mailer, "send", slow_send)
+        report = env.send()
+        assert taken_as_dead == [0]
+        assert (report.sent, report.stale, report.unknown) == (2, 0, 0)
+        assert [m.state for m in env.messages()] == [MessageState.SENT] * 2
+        assert len(sink.messages) == 2
+
+
+def test_an_address_beyond_ascii_neither_stops_the_run_nor_loses_the_others(sink, make_env):
+    """The import accepts internationalised addresses (``josé@example.org``): sent with
+    SMTPUTF8 when the server takes it, and the other messages go either way."""
+    env = make_env(sink.port, sink)
+    with time_machine.travel(NOW, tick=False):
+        make = env.make()
+        learners = [make.learner(email="josé@example.org"), make.learner()]
+        db.session.commit()
+        for learner in learners:
+            choose(db.session, env.app, learner, False)
+        report = env.send()
+        assert (report.sent, report.failed) == (2, 0)
+        assert sorted(str(m["To"]) for m in sink.messages) == sorted(
+            [learners[1].email, "josé@example.org"])
+        assert [m.state for m in env.messages()] == [MessageState.SENT] * 2
+
+
+def test_an_address_beyond_ascii_fails_alone_on_a_server_without_smtputf8(faulty, make_env):
+    server = faulty()
+    env = make_env(server.port)
+    with time_machine.travel(NOW, tick=False):
+        make = env.make()
+        learners = [make.learner(email="josé@example.org"), make.learner()]
+        db.session.commit()
+        for learner in learners:
+            choose(db.session, env.app, learner, False)
+        report = env.send()
+        assert (report.sent, report.failed) == (1, 1)
+        first, second = env.messages()
+        assert first.state == MessageState.FAILED and "SMTPUTF8" in (first.error or "")
+        assert second.state == MessageState.SENT and len(server.received) == 1
+
+
+def test_an_address_with_a_line_break_fails_alone_and_adds_no_header(sink, make_env):
+    env = make_env(sink.port, sink)
+    with time_machine.travel(NOW, tick=False):
+        make = env.make()
+        learners = [make.learner(email="a@example.org\r\nBcc: b@example.net"), make.learner()]
+        db.session.commit()
+        for learner in learners:
+            choose(db.session, env.app, learner, False)
+        report = env.send()
+        assert (report.sent, report.failed) == (1, 1)
+        first, second = env.messages()
+        assert first.state == MessageState.FAILED and second.state == MessageState.SENT
+        assert [str(m["To"]) for m in sink.messages] == [learners[1].email]
+        assert all(m["Bcc"] is None for m in sink.messages)
+
+
+def test_a_message_the_server_did_not_take_by_the_next_day_goes_in_that_days_one(faulty,
+                                                                               make_env):
+    """One e-mail a day holds across a mail server that refused for a while: the next day's
+    message carries what the earlier one had, re-read as of that day, instead of both going."""
+    server = faulty(refuse_connections=2)
+    env = make_env(server.port, NOTIFY_RETRY_TRIES=2)
+    with time_machine.travel(NOW, tick=False) as clock:
+        learner = env.make().learner()
+        db.session.commit()
+        choose(db.session, env.app, learner, False)
+        assert env.send().retry == 1
+        clock.shift(dt.timedelta(days=1))
+        choose(db.session, env.app, learner, True)
+        report = env.send()
+        assert (report.sent, report.composed.messages, report.composed.notices) == (1, 1, 2)
+        assert len(server.received) == 1
+        raw = server.received[0].decode()
+        assert "Do not share my credit" in raw and "Share my credit" in raw
+        [message] = env.messages()
+        assert message.day == NOW.date() + dt.timedelta(days=1)
+        # The run that tried the first day's message counts: a server that keeps refusing
+        # still ends in "failed" after NOTIFY_MAX_ATTEMPTS.
+        assert message.state == MessageState.SENT and message.attempts == 2
+        assert set(db.session.scalars(select(Notice.message_id))) == {message.id}
+
+
+def test_each_try_within_a_run_restarts_the_lease(sink, make_env, monkeypatch):
+    """Tries that each stay within NOTIFY_LEASE_SECONDS but together pass it (a mail server
+    slow to refuse) do not make the message look like a dead run's to another run."""
+    env = make_env(sink.port, sink, NOTIFY_LEASE_SECONDS=900, NOTIFY_RETRY_TRIES=2)
+    with time_machine.travel(NOW, tick=False) as clock:
+        _one_receipt(env)
+        real_once = notify_engine.mailer._send_once
+        tries: list[int] = []
+        taken_as_dead: list[int] = []
+
+        def slow_once(settings, msg):
+            tries.append(1)
+            clock.shift(dt.timedelta(minutes=10))
+            if len(tries) == 1:
+                raise notify_engine.mailer.NotSent("MAIL FROM: 451 try again later")
+            with notify_engine.engine_session(db.engine) as other:
+                taken_as_dead.append(notify_engine._mark_stale(other, 900))
+            real_once(settings, msg)
+
+        monkeypatch.setattr(notify_engine.mailer, "_send_once", slow_once)
+        report = env.send()
+        assert taken_as_dead == [0]
+        assert (report.sent, report.unknown) == (1, 0)
+        assert [m.state for m in env.messages()] == [MessageState.SENT]
+
+
+def test_a_run_that_lost_its_claim_between_tries_does_not_send(sink, make_env, monkeypatch):
+    env = make_env(sink.port, sink, NOTIFY_LEASE_SECONDS=60, NOTIFY_RETRY_TRIES=2)
+    with time_machine.travel(NOW, tick=False) as clock:
+        _one_receipt(env)
+
+        def slow_refusal(settings, msg):
+            clock.shift(dt.timedelta(minutes=10))
+            with notify_engine.engine_session(db.engine) as other:  # another run starts
+                assert notify_engine._mark_stale(other, 60) == 1
+            raise notify_engine.mailer.NotSent("MAIL FROM: 451 try again later")
+
+        monkeypatch.setattr(notify_engine.mailer, "_send_once", slow_refusal)
+        report = env.send()
+        assert (report.sent, report.retry, report.failed) == (0, 0, 0)
+        assert [m.state for m in env.messages()] == [MessageState.UNKNOWN]
+        assert sink.messages == []
+
+
+def test_a_server_without_8bitmime_gets_a_seven_bit_message(faulty, make_env):
+    """A name beyond ASCII makes the body 8-bit: such a body goes only to a server that
+    offers 8BITMIME (declared with BODY=8BITMIME); any other gets it re-encoded."""
+    server = faulty()
+    env = make_env(server.port)
+    with time_machine.travel(NOW, tick=False):
+        learner = env.make().learner(first_name="José", last_name="Núñez")
+        db.session.commit()
+        choose(db.session, env.app, learner, False)
+        assert env.send().sent == 1
+        [raw] = server.received
+        assert raw.isascii()
+        assert "Dear José Núñez," in text_of(parse(raw))

@@ -114,6 +114,8 @@ def test_staff_physician_page_lists_what_was_sent_and_when(client, login_as, mak
     html = client.get(f"/staff/physicians/{learner.id}").get_data(as_text=True)
     assert "E-mail notices" in html
     assert "Your sharing choice was recorded" in html and "November 27, 2026, 9:02 a.m. CST" in html
+    # The time is in DISPLAY_TIMEZONE, with its zone: the heading claims no other.
+    assert '<th scope="col">Sent</th>' in html and "(UTC)" not in html
     assert "Receipt of a sharing choice" in html
     assert "Outcome unknown: may have arrived; not sent again" in html
     assert "Record rejected by PARS" in html and "turned off by the physician" in html
@@ -158,3 +160,13 @@ def test_staff_send_again_an_unknown_message_only_when_they_decide(client, login
     client.post(f"/staff/e-mails/{sent.id}/send-again")
     db_session.refresh(sent)
     assert sent.state == MessageState.SENT
+
+
+def test_profile_and_faq_say_when_the_second_reminder_goes(client, login_as, make, app):
+    """As many days before the deadline as NOTIFY_REMINDER_DAYS says, not "a few"."""
+    days = app.config["NOTIFY_REMINDER_DAYS"]
+    login_as(make.learner())
+    profile = " ".join(client.get("/profile").get_data(as_text=True).split())
+    faq = " ".join(client.get("/faq/email-notices").get_data(as_text=True).split())
+    for page in (profile, faq):
+        assert f"{days} days before the deadline" in page and "a few days" not in page

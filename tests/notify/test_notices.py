@@ -151,13 +151,35 @@ def test_records_rejected_by_pars_and_by_a_board_say_what_to_do_and_no_identifie
         assert "Heart Failure Update (November 22, 2026), PARS / CME Passport:" in text
         assert "PARS could not match your name" in text
         assert "Hypertension Essentials (November 21, 2026), ABIM (American Board of Internal " \
-               "Medicine):\n  ABIM did not accept the record: Board ID not found" in text
+               "Medicine):\n  ABIM did not accept the record. Its reason is on your transcript." \
+               in text
         raw = mail.as_string()
         for secret in (learner.npi, learner.birth_month_day, learner.licenses[0].number, "284913"):
             assert secret not in raw
         html = html_of(mail)
         assert '<html lang="en">' in html and "<h2" in html
         assert 'name="viewport"' in html
+
+
+def test_a_boards_own_words_which_may_quote_an_identifier_stay_out_of_the_email(env):
+    with time_machine.travel(NOW, tick=False):
+        make = env.make()
+        learner = make.learner()
+        make.board(learner, "ABIM", "284913")
+        completion = make.completion(learner, make.activity(title="Hypertension Essentials"),
+                                     date=days_ago(NOW, 6),
+                                     board_lines=[("ABIM", "Medical Knowledge", "1.00")])
+        env.plan()
+        rejected_by_board(db.session, completion.id, "ABIM",
+                          message=f"Diplomate 284913 born {learner.birth_month_day} not matched")
+
+        assert env.send().sent == 1
+        [mail] = env.mail()
+        raw = mail.as_string()
+        for secret in ("284913", learner.birth_month_day, "not matched"):
+            assert secret not in raw
+        assert "ABIM did not accept the record. Its reason is on your transcript." \
+            in text_of(mail)
 
 
 def test_html_escapes_what_comes_from_the_data(env):
@@ -172,6 +194,23 @@ def test_html_escapes_what_comes_from_the_data(env):
         html = html_of(mail)
         assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in html
         assert "<script>alert(1)</script> & Co" in text_of(mail)
+
+
+def test_line_breaks_in_names_and_titles_add_no_header_nor_a_second_message(env):
+    """Names and titles go into the body only; a lone dot on a line of theirs does not end
+    the message early (SMTP smuggling) either."""
+    injected = "x\r\nBcc: evil@example.net\r\n.\r\nMAIL FROM:<evil@example.net>"
+    with time_machine.travel(NOW, tick=False):
+        make = env.make()
+        learner = make.learner(identifiers=False, last_name="Smith" + injected)
+        make.completion(learner, make.activity(title="Heart" + injected), date=days_ago(NOW, 10))
+        env.plan()
+        assert env.send().sent == 1
+        [mail] = env.mail()
+        assert mail["Bcc"] is None and mail["To"] == learner.email
+        assert mail["Subject"] == "Lakeshore Health CME: Action needed: credit is waiting for " \
+            "your details"
+        assert "MAIL FROM:<evil@example.net>" in text_of(mail)
 
 
 def test_turned_off_reminders_leave_only_receipts_and_answers(env):
@@ -231,6 +270,21 @@ def test_the_day_is_the_configured_time_zones(sink, make_env):
         assert env.send().sent == 1
         assert [m.day for m in env.messages()] == [dt.date(2026, 11, 27), dt.date(2026, 11, 28)]
         assert "CST" in text_of(env.mail()[1])
+
+
+def test_digest_times_are_in_the_display_zone_whatever_zone_counts_the_days(sink, make_env):
+    from webapp.models import EngineRun, RunKind, RunOutcome
+
+    env = make_env(sink.port, sink, STAFF_EMAIL=STAFF, NOTIFY_TIMEZONE="UTC",
+                   DISPLAY_TIMEZONE="America/Chicago")
+    with time_machine.travel(NOW, tick=False):
+        for kind in (RunKind.TRANSMIT, RunKind.SYNC):
+            db.session.add(EngineRun(kind=kind, started_at=NOW - dt.timedelta(hours=30),
+                                     outcome=RunOutcome.OK))
+        db.session.commit()
+        assert env.send().sent == 1
+        text = text_of(env.mail()[0])
+        assert "pars transmit has not run since November 26, 2026, 3:00 a.m. CST" in text
 
 
 def test_staff_digest_once_a_day(sink, make_env):

@@ -276,6 +276,27 @@ def test_bad_corrections_say_why_and_change_nothing(client, login_as, make, db_s
         AuditEvent.action.in_(["identifiers.updated", "staff.identifiers_corrected"]))) == 0
 
 
+@pytest.mark.parametrize("note", [
+    "Phone call: new NPI {new_npi}",
+    "Ticket 4711; the old license was {old_license}",
+    "Board ID {old_board_id} was a typo",
+])
+def test_a_note_repeating_an_identifier_is_refused(client, login_as, make, db_session, note):
+    """The note goes into the audit log, which never holds identifier values."""
+    learner = make.learner()
+    make.board(learner, "ABIM", "284913")
+    new_npi = "1234567893"
+    note = note.format(new_npi=new_npi, old_license=learner.licenses[0].number,
+                       old_board_id="284-913")
+    login_as(None, staff=True)
+    response = client.post(f"/staff/physicians/{learner.id}/identifiers",
+                           data=identifiers_form(learner, npi=new_npi, note=note))
+    assert response.status_code == 422
+    assert "Leave the identifiers out of the note" in response.get_data(as_text=True)
+    assert db_session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action.in_(["identifiers.updated", "staff.identifiers_corrected"]))) == 0
+
+
 def test_identifier_correction_needs_csrf_and_staff(client, login_as, make, db_session):
     learner = make.learner(birth_month_day=None)
     login_as(None, staff=True)

@@ -194,3 +194,41 @@ def test_the_reports_page_does_not_query_more_with_more_reports(client, login_as
         report.completion = make.completion(learner)
         _answer(db_session, make, report)
     assert count() == few
+
+
+def test_a_reply_and_an_answer_each_count_once_when_two_requests_cross(make, db_session):
+    """A double-click sends two requests that both read the report before either saved:
+    the second is refused rather than adding the same message twice (and, for an answer,
+    telling the physician twice)."""
+    import pytest
+    from sqlalchemy import update
+
+    from webapp.models import Notice, RequestState
+    from webapp.support import services
+
+    learner = make.learner()
+    request = _report(db_session, learner)
+    staff = _answer(db_session, make, request)
+    db_session.flush()
+
+    def saved_meanwhile(state: RequestState) -> None:
+        db_session.execute(update(SupportRequest).where(SupportRequest.id == request.id)
+                           .values(state=state).execution_options(synchronize_session=False))
+
+    # The first reply was saved after this request read the report (still answered here).
+    saved_meanwhile(RequestState.OPEN)
+    with pytest.raises(services.CannotReply):
+        services.reply(db_session, request, message="Still missing.", identity_id=staff.id,
+                       actor="test")
+    db_session.expire_all()
+    request = db_session.get(SupportRequest, request.id)
+    assert [r.author for r in request.replies] == ["staff"]
+    # And the same for a second answer crossing the first.
+    saved_meanwhile(RequestState.ANSWERED)
+    with pytest.raises(services.AlreadyAnswered):
+        services.answer_request(db_session, request, answer="Again", identity_id=staff.id,
+                                actor="test")
+    db_session.expire_all()
+    request = db_session.get(SupportRequest, request.id)
+    assert [r.body for r in request.replies] == ["Board ID added; resent."]
+    assert db_session.scalar(select(func.count()).select_from(Notice)) == 1

@@ -60,6 +60,7 @@ def values_from_config(config: Mapping[str, Any]) -> dict[str, Value]:
         "board_reporting_days": str(config["BOARD_REPORTING_DAYS"]),
         "pars_year_close": MonthDay.parse(config["PARS_YEAR_CLOSE"]).readable(),
         "physician_degrees": degree_list(config["PHYSICIAN_DEGREES"]),
+        "notify_reminder_days": str(config["NOTIFY_REMINDER_DAYS"]),
     }
     values = {name: Value(text, escape(text)) for name, text in plain.items()}
     values["support_contact"] = Value(contact_text, contact_html)

@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session
 
 from webapp.consent import wording
 from webapp.consent.services import SOURCE_WORDS
-from webapp.dates import format_datetime, readable_date
+from webapp.dates import display_zone, format_datetime, readable_date
+from webapp.db import utcnow
 from webapp.models import (
     NEEDS_ATTENTION,
     UNDELIVERED,
@@ -50,6 +51,7 @@ from webapp.models import (
 from webapp.notify import links
 from webapp.notify import outbox as notices
 from webapp.pars.eligibility import MISSING_IDENTIFIER, Rules
+from webapp.pars.store import new_token
 from webapp.transcript import services as transcript
 from webapp.transcript.statuses import Status
 
@@ -172,20 +174,22 @@ def recipients(session: Session) -> list[int | None]:
 def compose_for(session: Session, ctx: Context, learner_id: int | None,
                 result: Composed) -> None:
     """Gather one recipient's pending notices into today's message. The caller commits."""
-    pending = list(session.scalars(
-        select(Notice).where(Notice.state == NoticeState.PENDING,
-                             Notice.learner_id.is_(None) if learner_id is None
-                             else Notice.learner_id == learner_id)
-        .order_by(Notice.id)))
+    recipient = "staff" if learner_id is None else f"learner:{learner_id}"
+    pending = _pending(session, learner_id)
     if not pending:
         return
-    recipient = "staff" if learner_id is None else f"learner:{learner_id}"
     if session.scalar(select(NoticeMessage.id).where(NoticeMessage.recipient == recipient,
                                                      NoticeMessage.day == ctx.day)):
         result.deferred += len(pending)
         return
+    carried = _take_back_unsent(session, recipient, ctx.day)
+    if carried is None:
+        # An earlier day's message is being sent right now: today's would be a second.
+        result.deferred += len(pending)
+        return
+    pending = _pending(session, learner_id)
     if learner_id is None:
-        _compose_digest(session, ctx, pending, result)
+        _compose_digest(session, ctx, pending, result, carried)
         return
     reminders_on = session.scalar(select(NoticePreference.reminders).where(
         NoticePreference.learner_id == learner_id))
@@ -222,12 +226,50 @@ def compose_for(session: Session, ctx: Context, learner_id: int | None,
         text = render_template("notify/physician.txt", subject=subject, **values)
         html = render_template("notify/physician.html", subject=subject, **values)
     _store(session, ctx, recipient, learner_id, learner.email, subject, text, html, unsubscribe,
-           [n for n, _ in items], result)
+           [n for n, _ in items], result, carried)
+
+
+def _pending(session: Session, learner_id: int | None) -> list[Notice]:
+    return list(session.scalars(
+        select(Notice).where(Notice.state == NoticeState.PENDING,
+                             Notice.learner_id.is_(None) if learner_id is None
+                             else Notice.learner_id == learner_id)
+        .order_by(Notice.id)))
+
+
+def _take_back_unsent(session: Session, recipient: str, day: dt.date) -> int | None:
+    """An earlier day's message the mail server has not taken (``ready``, waiting to be
+    tried again) is dropped and its notices are pending again, so today's one message
+    carries them, re-read as of today, rather than both going today. Claimed first as a
+    sender would, so no run sends it meanwhile. Returns the runs that tried it (today's
+    message carries them on, so a server that keeps refusing still ends in ``failed``
+    after ``NOTIFY_MAX_ATTEMPTS``), or None when an earlier message is being sent at
+    this moment (then today's notices wait)."""
+    earlier = (NoticeMessage.recipient == recipient, NoticeMessage.day < day)
+    rows = session.execute(
+        update(NoticeMessage)
+        .where(*earlier, NoticeMessage.state == MessageState.READY)
+        .values(state=MessageState.SENDING, claim_token=new_token(), claimed_at=utcnow())
+        .returning(NoticeMessage.id, NoticeMessage.attempts)
+        .execution_options(synchronize_session=False)).all()
+    carried = max((row.attempts for row in rows), default=0)
+    taken = [row.id for row in rows]
+    if taken:
+        session.execute(update(Notice).where(Notice.message_id.in_(taken))
+                        .values(state=NoticeState.PENDING, message_id=None)
+                        .execution_options(synchronize_session=False))
+        session.execute(delete(NoticeMessage).where(NoticeMessage.id.in_(taken))
+                        .execution_options(synchronize_session=False))
+        session.expire_all()
+    if session.scalar(select(NoticeMessage.id).where(
+            *earlier, NoticeMessage.state == MessageState.SENDING)) is not None:
+        return None
+    return carried
 
 
 def _store(session: Session, ctx: Context, recipient: str, learner_id: int | None, to: str,
            subject: str, text: str, html: str, unsubscribe: str | None,
-           included: list[Notice], result: Composed) -> None:
+           included: list[Notice], result: Composed, attempts: int = 0) -> None:
     """Today's message for the recipient, unless another run made it first (then the
     notices stay pending for tomorrow)."""
     domain = ctx.app.config["MAIL_FROM"].rpartition("@")[2] or "localhost"
@@ -239,7 +281,7 @@ def _store(session: Session, ctx: Context, recipient: str, learner_id: int | Non
             recipient=recipient, learner_id=learner_id, day=ctx.day, to_address=to,
             subject=subject[:300], text_body=text, html_body=html,
             message_id=email.utils.make_msgid("notice", domain=domain),
-            unsubscribe_url=unsubscribe, state=MessageState.READY, attempts=0,
+            unsubscribe_url=unsubscribe, state=MessageState.READY, attempts=attempts,
             created_at=now, updated_at=now)
         .on_conflict_do_nothing(index_elements=["recipient", "day"])
         .returning(_MESSAGES.c.id))
@@ -337,8 +379,12 @@ def _item(notice: Notice, rows: dict[int, transcript.CreditRow], ctx: Context) -
         found = dict(_destinations(row)).get(facts["board"])
         if found is None or found.status != Status.BOARD_REJECTED:
             return None
-        return Item(kind, destination=found.destination, text=found.text, action=found.action,
-                    **base)
+        # Not the transcript's text: it quotes the board's own words, which may name the
+        # board ID or the birth date the board matched on; they stay behind the sign-in.
+        board = facts["board"]
+        return Item(kind, destination=found.destination,
+                    text=f"{board} did not accept the record. Its reason is on your transcript.",
+                    action=found.action, **base)
     return None
 
 
@@ -389,10 +435,10 @@ def digest_facts(session: Session, ctx: Context) -> Digest:
             runs.append(f"pars {kind.value} has never run.")
             continue
         if run.outcome in (RunOutcome.FAILED, RunOutcome.STOPPED, RunOutcome.INCOMPLETE):
-            runs.append(f"The last pars {kind.value} run ({_when(run.started_at, ctx.zone)}) "
+            runs.append(f"The last pars {kind.value} run ({_when(run.started_at, ctx.app)}) "
                         f"ended {run.outcome.value}: {run.message or 'see pars status'}.")
         if run.started_at < ctx.now - expected:
-            runs.append(f"pars {kind.value} has not run since {_when(run.started_at, ctx.zone)} "
+            runs.append(f"pars {kind.value} has not run since {_when(run.started_at, ctx.app)} "
                         f"(expected every {ctx.app.config['NOTIFY_RUN_EXPECTED_HOURS']} hours).")
     problems = session.scalar(select(func.count()).select_from(NoticeMessage).where(
         NoticeMessage.state.in_([MessageState.UNKNOWN, MessageState.FAILED]),
@@ -404,12 +450,14 @@ def digest_facts(session: Session, ctx: Context) -> Digest:
         open_reports=staff.open_requests_count(session), mail_problems=problems)
 
 
-def _when(at: dt.datetime, zone: str) -> str:
-    return format_datetime(at, ZoneInfo(zone))
+def _when(at: dt.datetime, app: Flask) -> str:
+    """A moment as every page and e-mail shows it: in ``DISPLAY_TIMEZONE`` (the
+    ``NOTIFY_TIMEZONE`` only counts the days)."""
+    return format_datetime(at, display_zone(app.config["DISPLAY_TIMEZONE"]))
 
 
 def _compose_digest(session: Session, ctx: Context, pending: list[Notice],
-                    result: Composed) -> None:
+                    result: Composed, attempts: int = 0) -> None:
     to = ctx.app.config["STAFF_EMAIL"]
     # Only today's digest goes; one left from a day no message went is outdated.
     today_key = f"digest:{ctx.day.isoformat()}"
@@ -431,7 +479,8 @@ def _compose_digest(session: Session, ctx: Context, pending: list[Notice],
             "requests": url_for("staff.requests_queue", _external=True)}}
         text = render_template("notify/digest.txt", **values)
         html = render_template("notify/digest.html", **values)
-    _store(session, ctx, "staff", None, to, subject, text, html, None, current, result)
+    _store(session, ctx, "staff", None, to, subject, text, html, None, current, result,
+           attempts)
 
 
 Progress = Callable[[int, int], None]

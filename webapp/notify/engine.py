@@ -2,11 +2,15 @@
 
 Safe on several hosts at once. Planning and gathering write rows with unique keys
 (a notice's ``key``, a message's recipient and day), so a second run adds
-nothing. Sending claims messages with a conditional ``UPDATE`` (``ready`` to
-``sending``, with a claim token) committed before the mail server is contacted;
-every write afterwards is conditional on that claim. A message whose run died
-while ``sending`` (claimed longer ago than ``NOTIFY_LEASE_SECONDS``) may have gone
-out: it becomes ``unknown`` and is never sent again automatically.
+nothing. Sending claims one message at a time with a conditional ``UPDATE``
+(``ready`` to ``sending``, with a claim token) committed just before the mail
+server is contacted for it; every write afterwards is conditional on that claim.
+A message whose run died while ``sending`` (claimed longer ago than
+``NOTIFY_LEASE_SECONDS``) may have gone out: it becomes ``unknown`` and is never
+sent again automatically. Claiming one at a time keeps that to the message the
+run had in hand, and starts each message's lease when its own sending starts
+(not when a batch was claimed), so a slow server does not make messages still
+waiting in a run look like a dead run's to another.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 
 from webapp.db import utcnow
 from webapp.models import MessageState, NoticeMessage
@@ -29,7 +33,8 @@ from webapp.pars.store import backoff, engine_session, new_token
 
 log = logging.getLogger(__name__)
 M = MessageState
-CLAIM_SIZE = 20
+#: Messages claimed at once: one (see above).
+CLAIM_SIZE = 1
 
 EXIT_OK = 0
 #: Messages failed for good or with an unknown outcome: CME staff should look.
@@ -171,6 +176,23 @@ def _claim(engine: Engine, token: str, now: dt.datetime) -> list[dict[str, Any]]
     return rows
 
 
+class ClaimLost(Exception):
+    """The message is no longer claimed by this run."""
+
+
+def _renew(engine: Engine, message_id: int, token: str) -> bool:
+    """Restart the lease of a message this run still holds; False when it does not."""
+    with engine_session(engine) as session:
+        held = session.scalar(
+            update(NoticeMessage)
+            .where(NoticeMessage.id == message_id, NoticeMessage.claim_token == token,
+                   NoticeMessage.state == M.SENDING)
+            .values(claimed_at=utcnow()).returning(NoticeMessage.id)
+            .execution_options(synchronize_session=False))
+        session.commit()
+    return held is not None
+
+
 def _settle(engine: Engine, message_id: int, token: str, **values: Any) -> bool:
     with engine_session(engine) as session:
         moved = session.scalar(
@@ -183,58 +205,92 @@ def _settle(engine: Engine, message_id: int, token: str, **values: Any) -> bool:
     return moved is not None
 
 
+def _due(engine: Engine, now: dt.datetime) -> int:
+    """Messages ready to go now (for the progress bar only)."""
+    with engine_session(engine) as session:
+        return session.scalar(
+            select(func.count()).select_from(NoticeMessage)
+            .where(NoticeMessage.state == M.READY,
+                   (NoticeMessage.next_attempt_at.is_(None))
+                   | (NoticeMessage.next_attempt_at <= now))) or 0
+
+
 def _send_ready(engine: Engine, config: Any, report: Report,
                 progress: Callable[[int, int], None] | None) -> None:
     settings = mailer.Settings.from_config(config)
     max_attempts = max(1, config["NOTIFY_MAX_ATTEMPTS"])
+    total = _due(engine, utcnow()) if progress else 0
     done = 0
     while not report.stopped:
         token = new_token()
         # A message put back for later has a next attempt after now: not claimed again.
-        batch = _claim(engine, token, utcnow())
-        if not batch:
+        claimed = _claim(engine, token, utcnow())
+        if not claimed:
             return
-        for i, m in enumerate(batch):
-            if report.stopped:
-                # Put back untouched: the next run sends it.
-                _settle(engine, m["id"], token, state=M.READY,
-                        attempts=m["attempts"] - 1)
-                continue
-            msg = mailer.build(sender=settings.sender, to=m["to_address"], subject=m["subject"],
-                               text=m["text_body"], html=m["html_body"],
-                               message_id=m["message_id"],
-                               date=email.utils.format_datetime(utcnow()),
-                               unsubscribe_url=m["unsubscribe_url"])
-            try:
-                mailer.send(settings, msg)
-            except mailer.Stopped as exc:
-                report.stopped = str(exc)
-                _settle(engine, m["id"], token, state=M.READY, attempts=m["attempts"] - 1,
-                        error=str(exc))
-                continue
-            except mailer.Unknown as exc:
-                # The reasons (stored for staff) may quote an address: not logged.
-                log.warning("notice message %d: outcome unknown", m["id"])
-                report.unknown += int(_settle(engine, m["id"], token, state=M.UNKNOWN,
-                                              error=str(exc)[:2000]))
-            except mailer.Refused as exc:
-                log.warning("notice message %d refused by the mail server", m["id"])
-                report.failed += int(_settle(engine, m["id"], token, state=M.FAILED,
-                                             error=str(exc)[:2000]))
-            except mailer.NotSent as exc:
-                log.warning("notice message %d not sent for now", m["id"])
-                if m["attempts"] >= max_attempts:
-                    report.failed += int(_settle(
-                        engine, m["id"], token, state=M.FAILED,
-                        error=f"Not sent after {m['attempts']} runs: {exc}"[:2000]))
-                else:
-                    wait = backoff(60.0, 6 * 3600.0, m["attempts"])
-                    report.retry += int(_settle(
-                        engine, m["id"], token, state=M.READY, next_attempt_at=utcnow() + wait,
-                        error=f"{exc}; to be tried again"[:2000]))
-            else:
-                report.sent += int(_settle(engine, m["id"], token, state=M.SENT,
-                                           sent_at=utcnow(), error=None))
+        for m in claimed:
+            _send_claimed(settings, engine, token, m, max_attempts, report)
             done += 1
             if progress:
-                progress(done, done + len(batch) - i - 1)
+                progress(done, max(total, done))
+
+
+def _send_claimed(settings: mailer.Settings, engine: Engine, token: str, m: dict[str, Any],
+                  max_attempts: int, report: Report) -> None:
+    if report.stopped:
+        # Put back untouched: the next run sends it.
+        _settle(engine, m["id"], token, state=M.READY, attempts=m["attempts"] - 1)
+        return
+    try:
+        msg = mailer.build(sender=settings.sender, to=m["to_address"], subject=m["subject"],
+                           text=m["text_body"], html=m["html_body"],
+                           message_id=m["message_id"],
+                           date=email.utils.format_datetime(utcnow()),
+                           unsubscribe_url=m["unsubscribe_url"])
+    except ValueError as exc:
+        # A header that cannot be written (a line break in an address): never contacted
+        # the mail server, and would fail the same way again.
+        log.warning("notice message %d cannot be written", m["id"])
+        report.failed += int(_settle(engine, m["id"], token, state=M.FAILED,
+                                     error=f"The e-mail cannot be written: {exc}"[:2000]))
+        return
+    def renew() -> None:
+        # Each try restarts the lease, so a try slower than NOTIFY_LEASE_SECONDS is the
+        # most a message can take before another run takes it for a dead run's.
+        if not _renew(engine, m["id"], token):
+            raise ClaimLost
+
+    try:
+        mailer.send(settings, msg, before_try=renew)
+    except ClaimLost:
+        # Another run took it for a dead run's (unknown) between two tries: the earlier
+        # tries certainly did not hand it over, but it is no longer this run's to send.
+        log.warning("notice message %d: claim lost between tries; not sent", m["id"])
+        return
+    except mailer.Stopped as exc:
+        report.stopped = str(exc)
+        _settle(engine, m["id"], token, state=M.READY, attempts=m["attempts"] - 1,
+                error=str(exc))
+        return
+    except mailer.Unknown as exc:
+        # The reasons (stored for staff) may quote an address: not logged.
+        log.warning("notice message %d: outcome unknown", m["id"])
+        report.unknown += int(_settle(engine, m["id"], token, state=M.UNKNOWN,
+                                      error=str(exc)[:2000]))
+    except mailer.Refused as exc:
+        log.warning("notice message %d refused by the mail server", m["id"])
+        report.failed += int(_settle(engine, m["id"], token, state=M.FAILED,
+                                     error=str(exc)[:2000]))
+    except mailer.NotSent as exc:
+        log.warning("notice message %d not sent for now", m["id"])
+        if m["attempts"] >= max_attempts:
+            report.failed += int(_settle(
+                engine, m["id"], token, state=M.FAILED,
+                error=f"Not sent after {m['attempts']} runs: {exc}"[:2000]))
+        else:
+            wait = backoff(60.0, 6 * 3600.0, m["attempts"])
+            report.retry += int(_settle(
+                engine, m["id"], token, state=M.READY, next_attempt_at=utcnow() + wait,
+                error=f"{exc}; to be tried again"[:2000]))
+    else:
+        report.sent += int(_settle(engine, m["id"], token, state=M.SENT,
+                                   sent_at=utcnow(), error=None))

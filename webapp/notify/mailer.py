@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
@@ -24,6 +25,9 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 #: CRLF line ends; header lines folded only past RFC 5322's 998 characters, so a long
 #: ``List-Unsubscribe`` address stays one plain URL rather than encoded words.
 POLICY = SMTP_POLICY.clone(max_line_length=998)
+#: The same with UTF-8 headers, for an address beyond ASCII (``josé@example.org``, which
+#: the import accepts) sent with SMTPUTF8 (RFC 6531).
+UTF8_POLICY = POLICY.clone(utf8=True)
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,10 @@ def _stuffed(data: bytes) -> bytes:
 
 
 def _send_once(settings: Settings, msg: EmailMessage) -> None:
-    data = msg.as_bytes(policy=POLICY)
+    to = str(msg["To"])
+    utf8 = not (to.isascii() and settings.sender.isascii())
+    policy = UTF8_POLICY if utf8 else POLICY
+    data = msg.as_bytes(policy=policy)
     try:
         smtp = smtplib.SMTP(settings.server, settings.port, timeout=settings.timeout)
     except (OSError, smtplib.SMTPException) as exc:
@@ -117,10 +124,23 @@ def _send_once(settings: Settings, msg: EmailMessage) -> None:
             except smtplib.SMTPAuthenticationError as exc:
                 raise Stopped(f"the mail server refused the sign-in of MAIL_USERNAME "
                               f"({exc.smtp_code})") from None
-        code, reply = smtp.mail(settings.sender)
+        options: list[str] = []
+        if utf8:
+            if not smtp.has_extn("smtputf8"):
+                raise Refused("the address has characters beyond ASCII and the mail server "
+                              "does not offer SMTPUTF8")
+            options = ["SMTPUTF8", "BODY=8BITMIME"]
+        elif not data.isascii():
+            # A body beyond ASCII (a name, a dash) is 8-bit: declared to a server that
+            # offers 8BITMIME (RFC 6152), re-encoded (quoted-printable, base64) for any other.
+            if smtp.has_extn("8bitmime"):
+                options = ["BODY=8BITMIME"]
+            else:
+                data = msg.as_bytes(policy=policy.clone(cte_type="7bit"))
+        code, reply = smtp.mail(settings.sender, options)
         if code != 250:
             raise _classify(code, reply, "MAIL FROM")
-        code, reply = smtp.rcpt(str(msg["To"]))
+        code, reply = smtp.rcpt(to)
         if code not in (250, 251):
             raise _classify(code, reply, "RCPT TO")
         code, reply = smtp.docmd("DATA")
@@ -145,14 +165,18 @@ def _send_once(settings: Settings, msg: EmailMessage) -> None:
             smtp.close()
 
 
-def send(settings: Settings, msg: EmailMessage) -> None:
+def send(settings: Settings, msg: EmailMessage,
+         before_try: Callable[[], None] | None = None) -> None:
     """Send ``msg``, trying again with exponential backoff while the server certainly did
     not take it. Raises ``NotSent`` (after the last try), ``Refused``, ``Unknown`` or
-    ``Stopped``."""
+    ``Stopped``. ``before_try`` runs before each try (the engine renews its claim there;
+    whatever it raises ends the sending)."""
     for attempt in Retrying(retry=retry_if_exception_type(NotSent),
                             stop=stop_after_attempt(settings.tries),
                             wait=wait_exponential(multiplier=settings.retry_base,
                                                   max=max(settings.retry_base * 8, 0)),
                             reraise=True):
         with attempt:
+            if before_try is not None:
+                before_try()
             _send_once(settings, msg)

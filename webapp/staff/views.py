@@ -333,7 +333,13 @@ def correct_identifiers(learner_id: int):
     saved by the same service (so waiting credit is queued again), audited with the note."""
     learner = db.get_or_404(Learner, learner_id)
     form = StaffIdentifiersForm()
-    if not form.validate():
+    valid = form.validate()
+    if valid and _repeats_an_identifier(form.note.data or "", learner, form):
+        form.note.errors = [*form.note.errors,
+                            "Leave the identifiers out of the note: it is kept in the audit log, "
+                            "which never holds them. Say only how the correction reached you."]
+        valid = False
+    if not valid:
         flash("Nothing was saved: correct the fields marked below.", "error")
         return _physician_page(learner, form, 422)
     change = consent_services.update_identifiers(
@@ -354,6 +360,21 @@ def correct_identifiers(learner_id: int):
     else:
         flash("These are the details on record already; nothing changed.", "info")
     return redirect(url_for(".physician", learner_id=learner.id) + "#identifiers")
+
+
+def _compact(text: str) -> str:
+    return "".join(c for c in text.casefold() if c.isalnum())
+
+
+def _repeats_an_identifier(note: str, learner: Learner, form: StaffIdentifiersForm) -> bool:
+    """Whether the note quotes an NPI, license number or board ID, old or new (spaces and
+    dashes aside)."""
+    values = {learner.npi, form.npi.data,
+              *(lic.number for lic in learner.licenses), *(n for _, n in form.license_pairs()),
+              *(c.board_id for c in learner.board_certifications),
+              *(b for _, b in form.board_pairs())}
+    text = _compact(note)
+    return any(len(v) >= 4 and v in text for v in (_compact(x) for x in values if x))
 
 
 @bp.get("/physicians/<int:learner_id>/transcript.pdf")
@@ -431,9 +452,14 @@ def support_request(request_id: int):
         flash(f"{item.reference} was answered already; the answer stands.", "error")
         return redirect(url_for(".support_request", request_id=item.id))
     if form.validate_on_submit():
-        support_services.answer_request(db_session(), item, answer=form.answer.data or "",
-                                        identity_id=current_user.identity.id,
-                                        actor=current_user.actor)
+        try:
+            support_services.answer_request(db_session(), item, answer=form.answer.data or "",
+                                            identity_id=current_user.identity.id,
+                                            actor=current_user.actor)
+        except support_services.AlreadyAnswered:
+            db.session.rollback()
+            flash(f"{item.reference} was answered already; the answer stands.", "error")
+            return redirect(url_for(".support_request", request_id=item.id))
         db.session.commit()
         flash(f"Answer sent for {item.reference}.", "success")
         return redirect(url_for(".requests_queue"))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import secrets
 import string
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp import audit
 from webapp.db import utcnow
@@ -38,12 +39,13 @@ def open_request(session: Session, *, learner_id: int, kind: RequestKind, messag
 
 def answer_request(session: Session, request: SupportRequest, *, answer: str,
                    identity_id: int, actor: str) -> None:
-    """Staff answer: added to the thread; the report is answered until the physician replies."""
+    """Staff answer: added to the thread; the report is answered until the physician replies.
+    ``AlreadyAnswered`` when another answer was saved since the report was read."""
     now = utcnow()
+    _move(session, request, RequestState.OPEN, RequestState.ANSWERED, AlreadyAnswered)
     entry = SupportReply(author=ReplyAuthor.STAFF, identity_id=identity_id,
                          body=answer.strip(), created_at=now)
     request.replies.append(entry)
-    request.state = RequestState.ANSWERED
     request.answered_at = now
     request.answered_by_identity_id = identity_id
     session.flush()
@@ -56,16 +58,36 @@ class CannotReply(Exception):
     """The report waits for staff: a reply follows an answer."""
 
 
+class AlreadyAnswered(Exception):
+    """Staff answered the report already; the physician has not replied since."""
+
+
+def _move(session: Session, request: SupportRequest, before: RequestState,
+          after: RequestState, refused: type[Exception]) -> None:
+    """Change the report's state only if it still is ``before`` in the database (a
+    conditional ``UPDATE``): of two requests that read the report at once (a double click),
+    the second is refused rather than adding its message twice."""
+    session.flush()
+    moved = session.scalar(
+        update(SupportRequest).where(SupportRequest.id == request.id,
+                                     SupportRequest.state == before)
+        .values(state=after).returning(SupportRequest.id)
+        .execution_options(synchronize_session=False))
+    if moved is None:
+        raise refused(request.reference)
+    set_committed_value(request, "state", after)
+
+
 def reply(session: Session, request: SupportRequest, *, message: str, identity_id: int,
           actor: str) -> SupportReply:
     """The physician's reply to staff's answer: added to the thread, and the report is open
     for staff again. The caller has checked that the report is the physician's own."""
     if request.state != RequestState.ANSWERED:
         raise CannotReply(request.reference)
+    _move(session, request, RequestState.ANSWERED, RequestState.OPEN, CannotReply)
     entry = SupportReply(author=ReplyAuthor.PHYSICIAN, identity_id=identity_id,
                          body=message.strip())
     request.replies.append(entry)
-    request.state = RequestState.OPEN
     session.flush()
     audit.record("support.replied", actor=actor, subject_type="support_request",
                  subject_id=request.id, session=session)
