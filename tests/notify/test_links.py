@@ -5,10 +5,18 @@ from __future__ import annotations
 import datetime as dt
 
 from itsdangerous import URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from devtools.database import SECRET
-from webapp.models import AuditEvent, MessageState, Notice, NoticeKind, NoticeMessage, NoticeState
+from webapp.models import (
+    AuditEvent,
+    MessageState,
+    Notice,
+    NoticeKind,
+    NoticeMessage,
+    NoticePreference,
+    NoticeState,
+)
 from webapp.notify import links, services
 
 
@@ -170,3 +178,20 @@ def test_profile_and_faq_say_when_the_second_reminder_goes(client, login_as, mak
     faq = " ".join(client.get("/faq/email-notices").get_data(as_text=True).split())
     for page in (profile, faq):
         assert f"{days} days before the deadline" in page and "a few days" not in page
+
+
+def test_a_preference_written_meanwhile_by_another_request_is_not_an_error(make, db_session):
+    learner = make.learner()
+    # Another request turned reminders off first: the row exists, written without this
+    # session's knowledge. Turning off again changes nothing and raises nothing.
+    db_session.execute(insert(NoticePreference).values(
+        learner_id=learner.id, reminders=False, changed_by="identity:1"))
+    assert services.set_reminders(db_session, learner.id, False, actor="unsubscribe-link") \
+        is False
+    assert services.set_reminders(db_session, learner.id, True, actor="identity:1") is True
+    assert services.set_reminders(db_session, learner.id, True, actor="identity:1") is False
+    assert services.reminders_on(db_session, learner.id)
+    actions = db_session.scalars(select(AuditEvent.action).where(
+        AuditEvent.subject_id == str(learner.id)).order_by(AuditEvent.id)).all()
+    assert actions.count("notify.reminders_on") == 1
+    assert "notify.reminders_off" not in actions

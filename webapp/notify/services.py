@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from webapp import audit
+from webapp.db import utcnow
 from webapp.models import MessageState, Notice, NoticeMessage, NoticePreference
 from webapp.models.notify import NoticeKind
 
@@ -31,15 +33,31 @@ def reminders_on(session: Session, learner_id: int) -> bool:
 
 
 def set_reminders(session: Session, learner_id: int, on: bool, *, actor: str) -> bool:
-    """Change the preference; whether it changed. Audited. The caller commits."""
-    row = session.get(NoticePreference, learner_id)
-    if (True if row is None else row.reminders) is on:
+    """Change the preference; whether it changed. Audited. The caller commits.
+
+    Safe when two requests cross (a double click, the link opened twice): the row is
+    inserted only if absent and changed only if it differs, so exactly one of them
+    changes it and is audited."""
+    values = {"reminders": on, "changed_by": actor[:64]}
+    changed = False
+    if not on:  # no row means "on": only turning off may need a row
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        changed = session.scalar(
+            insert(NoticePreference).values(learner_id=learner_id, changed_at=utcnow(), **values)
+            .on_conflict_do_nothing(index_elements=["learner_id"])
+            .returning(NoticePreference.learner_id)) is not None
+    if not changed:
+        changed = session.scalar(
+            update(NoticePreference)
+            .where(NoticePreference.learner_id == learner_id, NoticePreference.reminders != on)
+            .values(**values).returning(NoticePreference.learner_id)
+            .execution_options(synchronize_session=False)) is not None
+    if not changed:
         return False
-    if row is None:
-        session.add(NoticePreference(learner_id=learner_id, reminders=on, changed_by=actor[:64]))
-    else:
-        row.reminders, row.changed_by = on, actor[:64]
-    session.flush()
+    known = session.identity_map.get(session.identity_key(NoticePreference, learner_id))
+    if known is not None:
+        session.expire(known)
     audit.record("notify.reminders_on" if on else "notify.reminders_off", actor=actor,
                  subject_type="learner", subject_id=learner_id, session=session)
     return True
