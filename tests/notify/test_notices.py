@@ -293,11 +293,13 @@ def test_staff_digest_once_a_day(sink, make_env):
         make = env.make()
         learner = make.learner()
         credit = make.completion(learner, date=days_ago(NOW, 5))
+        board_credit = make.completion(learner, date=days_ago(NOW, 6))
         make.completion(learner, make.activity(registered=False, title="Unregistered Grand Rounds"),
                         date=days_ago(NOW, 3))
         staff = make.identity(None)
         env.plan()
         rejected_by_pars(db.session, credit.id)
+        rejected_by_board(db.session, board_credit.id, "ABIM")
         from webapp.models import RequestKind
         from webapp.support.services import open_request
 
@@ -313,6 +315,7 @@ def test_staff_digest_once_a_day(sink, make_env):
         assert digest["List-Unsubscribe"] is None
         text = text_of(digest)
         assert "Needs attention (rejected or failed records): 1" in text
+        assert "Rejected by a certifying board: 1" in text
         assert "Open physician reports: 1" in text
         assert "- Unregistered Grand Rounds: 1 credit" in text
         assert "pars transmit has never run." in text and "pars sync has never run." in text

@@ -20,7 +20,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from flask import Flask, render_template, url_for
-from sqlalchemy import Table, and_, delete, exists, func, or_, select, update
+from sqlalchemy import Table, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -30,7 +30,6 @@ from webapp.dates import display_zone, format_datetime, readable_date
 from webapp.db import utcnow
 from webapp.models import (
     NEEDS_ATTENTION,
-    UNDELIVERED,
     Action,
     Activity,
     BoardCredit,
@@ -50,6 +49,7 @@ from webapp.models import (
 )
 from webapp.notify import links
 from webapp.notify import outbox as notices
+from webapp.pars import report
 from webapp.pars.eligibility import MISSING_IDENTIFIER, Rules
 from webapp.pars.store import new_token
 from webapp.transcript import services as transcript
@@ -394,6 +394,9 @@ def _item(notice: Notice, rows: dict[int, transcript.CreditRow], ctx: Context) -
 @dataclass
 class Digest:
     needs_attention: int
+    #: Records in PARS that a certifying board rejected (the attention page lists them too).
+    board_rejected: int
+    near_days: int
     past_deadline: int
     near_deadline: int
     unregistered: list[tuple[str, int]]
@@ -408,13 +411,12 @@ def digest_facts(session: Session, ctx: Context) -> Digest:
 
     today = ctx.rules.today
     counts = staff.counts_by_state(session)
-    undelivered_adds = and_(Delivery.action == Action.ADD, Delivery.state.in_(UNDELIVERED),
-                            Delivery.state.not_in(NEEDS_ATTENTION))
+    # The records `pars status` and the dashboard count (waiting ones included).
+    due = report.deadline_filter(today)
     past = session.scalar(select(func.count()).select_from(Delivery).where(
-        undelivered_adds, Delivery.due_date < today)) or 0
+        *due, Delivery.due_date < today)) or 0
     near = session.scalar(select(func.count()).select_from(Delivery).where(
-        undelivered_adds, Delivery.due_date >= today,
-        Delivery.due_date <= today + dt.timedelta(days=7))) or 0
+        *due, Delivery.due_date >= today)) or 0
     since = max(ctx.rules.reporting_start, ctx.rules.open_from())
     unregistered_q = (select(Activity.title, func.count(Completion.id))
                       .join(Completion, Completion.activity_id == Activity.id)
@@ -445,6 +447,7 @@ def digest_facts(session: Session, ctx: Context) -> Digest:
         NoticeMessage.updated_at >= ctx.now - dt.timedelta(days=7))) or 0
     return Digest(
         needs_attention=sum(counts[s] for s in NEEDS_ATTENTION),
+        board_rejected=staff.board_rejections(session).total, near_days=report.NEAR_DAYS,
         past_deadline=past, near_deadline=near, unregistered=unregistered,
         unregistered_total=unregistered_total, runs=runs,
         open_reports=staff.open_requests_count(session), mail_problems=problems)
