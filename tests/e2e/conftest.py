@@ -20,6 +20,7 @@ from werkzeug.serving import make_server
 
 from devtools import oidc
 from devtools.database import create_database, drop_database, make_app, migrate
+from tests.e2e.helpers import buffered
 from webapp.extensions import db
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -51,7 +52,8 @@ def site(tmp_path_factory):
             with app.app_context():  # the e2e site's own, whatever context a test may hold
                 result = app.test_cli_runner().invoke(args=["demo", "load"])
             assert result.exit_code == 0, result.output
-            server = make_server("127.0.0.1", 0, app, threaded=True, fd=listener.fileno())
+            server = make_server("127.0.0.1", 0, buffered(app), threaded=True,
+                                 fd=listener.fileno())
             thread = threading.Thread(target=server.serve_forever, daemon=True)
             thread.start()
             try:

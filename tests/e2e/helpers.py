@@ -46,3 +46,21 @@ def tab_to(page, name: str, limit: int = 60) -> None:
 def fits_width(page) -> bool:
     """No horizontal scrolling: the layout fits the viewport."""
     return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def buffered(app):
+    """``app`` with each response read whole and closed before the server writes it.
+
+    Werkzeug's development server closes a response only after it has drained the
+    connection; when the browser drops a connection first (a page left while its favicon
+    loads), an open static file would be left to the garbage collector, and its
+    ResourceWarning would fail whichever test is running then."""
+    def wsgi(environ, start_response):
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+    return wsgi

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from devtools.database import create_database, drop_database, make_app, migrate
-from tests.e2e.helpers import assert_accessible, fits_width, sign_in
+from tests.e2e.helpers import assert_accessible, buffered, fits_width, sign_in
 from webapp.extensions import db
 
 pytestmark = pytest.mark.filterwarnings("ignore:get_jwt_config:DeprecationWarning")
@@ -114,7 +114,7 @@ def limited_site(tmp_path):
     app = make_app(url, SERVER_NAME=None, TESTING=False, RATELIMIT_ENABLED=True,
                    RATELIMIT_DEFAULT="1 per minute", WTF_CSRF_ENABLED=False)
     migrate(app)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, buffered(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
