@@ -1,8 +1,5 @@
 """Extension instances, bound to the application in ``create_app``."""
 
-from flask import request
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -24,9 +21,3 @@ def db_session() -> Session:
     the Session itself, which is what services (typed ``Session``) take.
     """
     return db.session()
-
-#: Limits count per client address; the general limit applies to form posts only.
-limiter = Limiter(
-    key_func=get_remote_address,
-    default_limits_exempt_when=lambda: request.method != "POST",
-)

@@ -6,10 +6,11 @@ import secrets
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, g, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
 from webapp.auth.views import bp as auth
-from webapp.extensions import limiter
 
 #: Paths whose pages carry personal data even when the response does not say so.
 PRIVATE_PREFIXES = ("/transcript", "/profile", "/staff", "/login", "/callback", "/auth")
@@ -77,9 +78,11 @@ def _is_private() -> bool:
 def init_app(app: Flask) -> None:
     app.after_request(_set_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
-    # The limiter is one object per process and keeps the default limits of the first app
-    # it met; clear them so this app's RATELIMIT_DEFAULT applies (tests make many apps).
-    limiter.limit_manager.set_default_limits([])
-    limiter.init_app(app)
+    # One limiter per application: Flask-Limiter keeps its on/off switch and default limits
+    # on the Limiter object, so a process-wide one would let the last app made (or the
+    # first) govern every other app in the process. Limits count per client address; the
+    # general limit applies to form posts only.
+    limiter = Limiter(key_func=get_remote_address,
+                      default_limits_exempt_when=lambda: request.method != "POST", app=app)
     # Sign-in endpoints get a tighter limit than the general one on form posts.
     limiter.limit(app.config["RATELIMIT_SIGNIN"])(auth)

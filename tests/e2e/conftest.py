@@ -87,6 +87,9 @@ def page(browser, site, request):
                                   accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(15_000)
+    # The same safety net for `expect(...)` assertions (Playwright's own default is 5 s,
+    # which a loaded two-core machine running the browser, the site and PostgreSQL can pass).
+    playwright_api.expect.set_options(timeout=15_000)
     yield page
     context.close()
 
