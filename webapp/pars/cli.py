@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,30 +19,7 @@ from webapp.pars import engine as engine_module
 from webapp.pars import excel
 from webapp.pars.report import status as status_report
 from webapp.pars.settings import SettingsError
-
-
-@contextmanager
-def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar on a terminal; nothing for cron (a summary line follows anyway)."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    state: dict[str, Any] = {}
-
-    def update(done: int, total: int) -> None:
-        bar = state.get("bar")
-        if bar is None:
-            bar = click.progressbar(length=max(total, 1), label=label, file=sys.stderr)
-            bar.__enter__()
-            state["bar"] = bar
-        bar.length = max(total, done, 1)
-        bar.update(done - bar.pos)
-
-    try:
-        yield update
-    finally:
-        if "bar" in state:
-            state["bar"].__exit__(None, None, None)
+from webapp.progress import progress_bar
 
 
 @contextmanager
@@ -85,7 +62,7 @@ def transmit_command() -> None:
     """
     _terminate_gracefully()
     try:
-        with _heap_frozen(), _progress("Sending to PARS") as progress:
+        with _heap_frozen(), progress_bar("Sending to PARS") as progress:
             report = engine_module.transmit(db.engine, current_app.config, progress=progress)
     except SettingsError as exc:
         click.echo(f"pars transmit: not run: {exc}", err=True)
@@ -100,7 +77,7 @@ def sync_command() -> None:
     """Settle unknown outcomes and fetch the certifying boards' decisions."""
     _terminate_gracefully()
     try:
-        with _heap_frozen(), _progress("Checking with PARS") as progress:
+        with _heap_frozen(), progress_bar("Checking with PARS") as progress:
             report = engine_module.sync(db.engine, current_app.config, progress=progress)
     except SettingsError as exc:
         click.echo(f"pars sync: not run: {exc}", err=True)
