@@ -190,3 +190,75 @@ def test_dashboard_query_count_does_not_grow_with_records(client, login_as, make
     few = queries()
     add(20)
     assert queries() == few
+
+
+def _recorded(client, url: str) -> int:
+    from flask_sqlalchemy.record_queries import get_recorded_queries
+
+    before = len(get_recorded_queries())
+    assert client.get(url).status_code == 200
+    return len(get_recorded_queries()) - before
+
+
+def test_records_page_query_count_does_not_grow_with_records(client, login_as, make,
+                                                             db_session):
+    today = dt.date.today()
+    login_as(None, staff=True)
+    url = f"/staff/records?state={DeliveryState.QUEUED.value}"
+
+    def add(n):
+        for i in range(n):
+            learner = make.learner()
+            c = make.completion(learner, date=today - dt.timedelta(days=i + 1))
+            db_session.add(Delivery(completion=c, action=Action.ADD, credit_id=f"ccid:r:{c.id}",
+                                    state=DeliveryState.QUEUED, due_date=today))
+        db_session.flush()
+        db_session.expire_all()
+
+    add(2)
+    few = _recorded(client, url)
+    add(15)
+    assert _recorded(client, url) == few
+
+
+def test_physician_page_query_count_does_not_grow_with_credits_reports_or_mails(
+        client, login_as, make, db_session):
+    from webapp.models import MessageState, Notice, NoticeMessage
+    from webapp.models.notify import NoticeKind, NoticeState
+
+    today = dt.date.today()
+    learner = make.learner()
+    login_as(None, staff=True)
+    url = f"/staff/physicians/{learner.id}"
+
+    def add(n):
+        for i in range(n):
+            c = make.completion(learner, date=today - dt.timedelta(days=i + 1),
+                                board_lines=[("ABS", "Accredited CME", "1")])
+            db_session.add(Delivery(completion=c, action=Action.ADD, credit_id=f"ccid:p:{c.id}",
+                                    state=DeliveryState.QUEUED, due_date=today,
+                                    has_board_credit=True))
+            report = open_request(db_session, learner_id=learner.id, kind=RequestKind.WRONG,
+                                  message=f"report {c.id}", completion_id=c.id, actor="test")
+            assert report is not None
+            message = NoticeMessage(recipient=f"learner:{learner.id}", learner_id=learner.id,
+                                    day=today - dt.timedelta(days=c.id), to_address=learner.email,
+                                    subject=f"s{c.id}",
+                                    text_body="t", html_body="h", message_id=f"<{c.id}@x>",
+                                    state=MessageState.SENT)
+            db_session.add(message)
+            db_session.flush()
+            db_session.add_all([
+                Notice(key=f"consent:{c.id}", learner_id=learner.id,
+                       kind=NoticeKind.CONSENT_RECEIPT, facts={}, state=NoticeState.INCLUDED,
+                       message_id=message.id),
+                Notice(key=f"rejected:{c.id}:1", learner_id=learner.id,
+                       kind=NoticeKind.REJECTED, facts={}, state=NoticeState.TURNED_OFF),
+            ])
+        db_session.flush()
+        db_session.expire_all()
+
+    add(2)
+    few = _recorded(client, url)
+    add(6)
+    assert _recorded(client, url) == few
