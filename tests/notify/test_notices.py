@@ -357,3 +357,50 @@ def test_board_credit_waiting_for_the_board_id_names_the_board_and_its_deadline(
         notice = db.session.scalars(select(Notice)).one()
         assert notice.kind == NoticeKind.DEADLINE_NEAR
         assert notice.key == f"deadline_near:{notice.facts['completion_id']}:ABIM:2026-12-02"
+
+
+def test_composing_a_physicians_email_queries_the_same_however_many_notices_or_credits(env):
+    """Each physician's e-mail is put together in a fixed number of queries: it does not
+    grow with the notices it carries nor with the credit on the transcript."""
+    from sqlalchemy import event
+
+    from webapp.notify import compose
+
+    with time_machine.travel(NOW, tick=False):
+        make = env.make()
+
+        def physician(rejected: int, other: int) -> int:
+            learner = make.learner()
+            done = [make.completion(learner, make.activity(title=f"Course {n}"),
+                                    date=days_ago(NOW, 5 + n)) for n in range(rejected + other)]
+            env.plan()
+            for completion in done[:rejected]:
+                rejected_by_pars(db.session, completion.id)
+            return learner.id
+
+        few, many = physician(1, 0), physician(6, 12)
+        db.session.commit()
+        app = env.app
+        ctx = compose.Context(app=app, rules=Rules.from_config(app.config, today=NOW.date()),
+                              day=NOW.date(), now=NOW, zone="UTC")
+
+        def queries(learner_id: int) -> int:
+            seen: list[str] = []
+
+            def record(conn, cursor, statement, *args):
+                seen.append(statement)
+
+            event.listen(db.engine, "before_cursor_execute", record)
+            try:
+                result = compose.Composed()
+                compose.compose_for(db.session, ctx, learner_id, result)
+                db.session.commit()
+            finally:
+                event.remove(db.engine, "before_cursor_execute", record)
+            assert result.messages == 1
+            return len(seen)
+
+        assert queries(many) == queries(few)
+        assert db.session.scalars(select(Notice.state).where(Notice.learner_id == many)).all() \
+            == [NoticeState.INCLUDED] * 6
+
