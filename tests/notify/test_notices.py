@@ -404,3 +404,25 @@ def test_composing_a_physicians_email_queries_the_same_however_many_notices_or_c
         assert db.session.scalars(select(Notice.state).where(Notice.learner_id == many)).all() \
             == [NoticeState.INCLUDED] * 6
 
+
+def test_composing_reads_only_the_credits_the_notices_are_about(env, monkeypatch):
+    """A physician with a long transcript and one rejected record: the e-mail reads that
+    credit, not every credit on record."""
+    with time_machine.travel(NOW, tick=False):
+        make = env.make()
+        learner = make.learner()
+        done = [make.completion(learner, make.activity(title=f"Course {n}"),
+                                date=days_ago(NOW, 5 + n)) for n in range(10)]
+        env.plan()
+        rejected_by_pars(db.session, done[3].id)
+        read: list[int] = []
+        credit_row = transcript.credit_row
+
+        def counted(completion, *args, **kwargs):
+            read.append(completion.id)
+            return credit_row(completion, *args, **kwargs)
+
+        monkeypatch.setattr(transcript, "credit_row", counted)
+        assert env.send().sent == 1
+        assert read == [done[3].id]
+        assert "Course 3" in text_of(env.mail()[0])

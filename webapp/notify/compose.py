@@ -196,10 +196,11 @@ def compose_for(session: Session, ctx: Context, learner_id: int | None,
     reminders_on = True if reminders_on is None else reminders_on
     learner = session.get(Learner, learner_id)
     assert learner is not None
-    rows: dict[int, transcript.CreditRow] = {}
-    if any(n.kind not in (NoticeKind.CONSENT_RECEIPT, NoticeKind.REPORT_ANSWERED)
-           for n in pending):
-        rows = {r.completion.id: r for r in transcript.build(session, learner_id, ctx.rules).rows}
+    # Only the credits the notices are about, as the transcript shows them now.
+    rows = transcript.rows_of(session, learner_id, (
+        n.facts["completion_id"] for n in pending
+        if n.kind not in (NoticeKind.CONSENT_RECEIPT, NoticeKind.REPORT_ANSWERED)
+        and isinstance(n.facts.get("completion_id"), int)), ctx.rules)
     items: list[tuple[Notice, Item]] = []
     for notice in pending:
         if notice.kind.optional and not reminders_on:
