@@ -262,3 +262,38 @@ def test_physician_page_query_count_does_not_grow_with_credits_reports_or_mails(
     few = _recorded(client, url)
     add(6)
     assert _recorded(client, url) == few
+
+
+def test_attention_page_query_count_does_not_grow_with_records(client, login_as, make,
+                                                               db_session):
+    from webapp.models import BoardStatus
+    from webapp.models.delivery import BoardDecision
+
+    today = dt.date.today()
+    login_as(None, staff=True)
+
+    def add(n):
+        for i in range(n):
+            learner = make.learner()
+            failed = make.completion(learner, date=today - dt.timedelta(days=i + 1))
+            db_session.add(Delivery(completion=failed, action=Action.ADD,
+                                    credit_id=f"ccid:a:{failed.id}", state=DeliveryState.FAILED,
+                                    due_date=today, error_code="X", error_message="failed"))
+            accepted = make.completion(learner, date=today - dt.timedelta(days=i + 1),
+                                       board_lines=[("ABIM", "Medical Knowledge", "1")])
+            delivery = Delivery(completion=accepted, action=Action.ADD,
+                                credit_id=f"ccid:b:{accepted.id}", state=DeliveryState.ACCEPTED,
+                                due_date=today, has_board_credit=True)
+            db_session.add(delivery)
+            db_session.flush()
+            db_session.add(BoardStatus(delivery_id=delivery.id, board="ABIM",
+                                       status=BoardDecision.REJECTED, message="no match"))
+        db_session.flush()
+        db_session.expire_all()
+
+    add(2)
+    few = _recorded(client, "/staff/attention")
+    add(12)
+    assert _recorded(client, "/staff/attention") == few
+    html = client.get("/staff/attention").get_data(as_text=True)
+    assert html.count("ABIM: no match") == 14 and html.count("Retry now") >= 14
