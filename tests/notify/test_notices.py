@@ -426,3 +426,25 @@ def test_composing_reads_only_the_credits_the_notices_are_about(env, monkeypatch
         assert env.send().sent == 1
         assert read == [done[3].id]
         assert "Course 3" in text_of(env.mail()[0])
+
+
+def test_the_digest_counts_board_rejections_without_loading_the_records(sink, make_env,
+                                                                        monkeypatch):
+    from webapp.staff import services as staff
+
+    env = make_env(sink.port, sink, STAFF_EMAIL=STAFF)
+    with time_machine.travel(NOW, tick=False):
+        make = env.make()
+        learner = make.learner()
+        done = [make.completion(learner, date=days_ago(NOW, 5 + n)) for n in range(3)]
+        env.plan()
+        for completion in done:
+            rejected_by_board(db.session, completion.id, "ABIM")
+
+        def loaded(*args, **kwargs):
+            raise AssertionError("the digest needs only the count")
+
+        monkeypatch.setattr(staff, "board_rejections", loaded)
+        env.send()
+        digest = next(m for m in env.mail() if m["To"] == STAFF)
+        assert "Rejected by a certifying board: 3" in text_of(digest)

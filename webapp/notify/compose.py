@@ -448,7 +448,7 @@ def digest_facts(session: Session, ctx: Context) -> Digest:
         NoticeMessage.updated_at >= ctx.now - dt.timedelta(days=7))) or 0
     return Digest(
         needs_attention=sum(counts[s] for s in NEEDS_ATTENTION),
-        board_rejected=staff.board_rejections(session).total, near_days=report.NEAR_DAYS,
+        board_rejected=staff.board_rejections_count(session), near_days=report.NEAR_DAYS,
         past_deadline=past, near_deadline=near, unregistered=unregistered,
         unregistered_total=unregistered_total, runs=runs,
         open_reports=staff.open_requests_count(session), mail_problems=problems)
