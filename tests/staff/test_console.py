@@ -297,3 +297,26 @@ def test_attention_page_query_count_does_not_grow_with_records(client, login_as,
     assert _recorded(client, "/staff/attention") == few
     html = client.get("/staff/attention").get_data(as_text=True)
     assert html.count("ABIM: no match") == 14 and html.count("Retry now") >= 14
+
+
+def test_dashboard_counts_records_needing_attention_without_loading_them(client, login_as,
+                                                                         make, db_session,
+                                                                         monkeypatch):
+    from webapp.staff import services
+
+    today = dt.date.today()
+    learner = make.learner()
+    for state in (DeliveryState.FAILED, DeliveryState.HELD, DeliveryState.REJECTED,
+                  DeliveryState.QUEUED):
+        c = make.completion(learner, date=today - dt.timedelta(days=1))
+        db_session.add(Delivery(completion=c, action=Action.ADD, credit_id=f"ccid:d:{c.id}",
+                                state=state, due_date=today))
+    db_session.flush()
+    login_as(None, staff=True)
+
+    def loaded(*args, **kwargs):
+        raise AssertionError("the dashboard needs only the count")
+
+    monkeypatch.setattr(services, "needs_attention", loaded)
+    html = client.get("/staff/").get_data(as_text=True)
+    assert "<strong>3</strong> record(s) need attention" in html
