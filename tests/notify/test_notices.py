@@ -448,3 +448,29 @@ def test_the_digest_counts_board_rejections_without_loading_the_records(sink, ma
         env.send()
         digest = next(m for m in env.mail() if m["To"] == STAFF)
         assert "Rejected by a certifying board: 3" in text_of(digest)
+
+
+def test_planning_reminders_reads_only_credit_recent_enough_for_a_deadline(env, monkeypatch):
+    """A physician with years of credit and one recent credit waiting for details: the
+    reminder plan reads that credit, not the whole transcript."""
+    with time_machine.travel(NOW, tick=False):
+        make = env.make()
+        learner = make.learner(identifiers=False)
+        rules = Rules.from_config(env.app.config, NOW.date())
+        for n in range(6):
+            make.completion(learner, make.activity(title=f"Old course {n}"),
+                            date=days_ago(NOW, rules.reporting_days + 30 + n))
+        recent = make.completion(learner, make.activity(title="Sepsis Update"),
+                                 date=days_ago(NOW, 10))
+        env.plan()
+        read: list[int] = []
+        credit_row = transcript.credit_row
+
+        def counted(completion, *args, **kwargs):
+            read.append(completion.id)
+            return credit_row(completion, *args, **kwargs)
+
+        monkeypatch.setattr(transcript, "credit_row", counted)
+        assert env.send().sent == 1
+        assert read == [recent.id, recent.id]  # planning, then composing
+        assert "Sepsis Update" in text_of(env.mail()[0])

@@ -90,9 +90,9 @@ def plan_reminders(session: Session, rules: Rules, reminder_days: int) -> int:
     planned = 0
     for learner_id in learner_ids:
         rows: list[dict[str, Any]] = []
-        for row in transcript.build(session, learner_id, rules).rows:
-            if row.completion.completion_date < since:
-                continue
+        # Only the credit recent enough for a deadline ahead, not the whole transcript.
+        for row in transcript.build(session, learner_id, rules,
+                                    transcript.Filters(date_from=since)).rows:
             for code, status in _destinations(row):
                 if status.status != Status.MISSING_IDENTIFIER or status.deadline is None:
                     continue
