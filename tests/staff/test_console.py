@@ -262,6 +262,10 @@ def test_physician_page_query_count_does_not_grow_with_credits_reports_or_mails(
     few = _recorded(client, url)
     add(6)
     assert _recorded(client, url) == few
+    html = client.get(url).get_data(as_text=True)
+    for report in db_session.scalars(select(SupportRequest)
+                                     .where(SupportRequest.learner_id == learner.id)):
+        assert report.reference in html and f"<td>s{report.completion_id}</td>" in html
 
 
 def test_attention_page_query_count_does_not_grow_with_records(client, login_as, make,
