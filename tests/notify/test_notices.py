@@ -357,3 +357,120 @@ def test_board_credit_waiting_for_the_board_id_names_the_board_and_its_deadline(
         notice = db.session.scalars(select(Notice)).one()
         assert notice.kind == NoticeKind.DEADLINE_NEAR
         assert notice.key == f"deadline_near:{notice.facts['completion_id']}:ABIM:2026-12-02"
+
+
+def test_composing_a_physicians_email_queries_the_same_however_many_notices_or_credits(env):
+    """Each physician's e-mail is put together in a fixed number of queries: it does not
+    grow with the notices it carries nor with the credit on the transcript."""
+    from sqlalchemy import event
+
+    from webapp.notify import compose
+
+    with time_machine.travel(NOW, tick=False):
+        make = env.make()
+
+        def physician(rejected: int, other: int) -> int:
+            learner = make.learner()
+            done = [make.completion(learner, make.activity(title=f"Course {n}"),
+                                    date=days_ago(NOW, 5 + n)) for n in range(rejected + other)]
+            env.plan()
+            for completion in done[:rejected]:
+                rejected_by_pars(db.session, completion.id)
+            return learner.id
+
+        few, many = physician(1, 0), physician(6, 12)
+        db.session.commit()
+        app = env.app
+        ctx = compose.Context(app=app, rules=Rules.from_config(app.config, today=NOW.date()),
+                              day=NOW.date(), now=NOW, zone="UTC")
+
+        def queries(learner_id: int) -> int:
+            seen: list[str] = []
+
+            def record(conn, cursor, statement, *args):
+                seen.append(statement)
+
+            event.listen(db.engine, "before_cursor_execute", record)
+            try:
+                result = compose.Composed()
+                compose.compose_for(db.session, ctx, learner_id, result)
+                db.session.commit()
+            finally:
+                event.remove(db.engine, "before_cursor_execute", record)
+            assert result.messages == 1
+            return len(seen)
+
+        assert queries(many) == queries(few)
+        assert db.session.scalars(select(Notice.state).where(Notice.learner_id == many)).all() \
+            == [NoticeState.INCLUDED] * 6
+
+
+def test_composing_reads_only_the_credits_the_notices_are_about(env, monkeypatch):
+    """A physician with a long transcript and one rejected record: the e-mail reads that
+    credit, not every credit on record."""
+    with time_machine.travel(NOW, tick=False):
+        make = env.make()
+        learner = make.learner()
+        done = [make.completion(learner, make.activity(title=f"Course {n}"),
+                                date=days_ago(NOW, 5 + n)) for n in range(10)]
+        env.plan()
+        rejected_by_pars(db.session, done[3].id)
+        read: list[int] = []
+        credit_row = transcript.credit_row
+
+        def counted(completion, *args, **kwargs):
+            read.append(completion.id)
+            return credit_row(completion, *args, **kwargs)
+
+        monkeypatch.setattr(transcript, "credit_row", counted)
+        assert env.send().sent == 1
+        assert read == [done[3].id]
+        assert "Course 3" in text_of(env.mail()[0])
+
+
+def test_the_digest_counts_board_rejections_without_loading_the_records(sink, make_env,
+                                                                        monkeypatch):
+    from webapp.staff import services as staff
+
+    env = make_env(sink.port, sink, STAFF_EMAIL=STAFF)
+    with time_machine.travel(NOW, tick=False):
+        make = env.make()
+        learner = make.learner()
+        done = [make.completion(learner, date=days_ago(NOW, 5 + n)) for n in range(3)]
+        env.plan()
+        for completion in done:
+            rejected_by_board(db.session, completion.id, "ABIM")
+
+        def loaded(*args, **kwargs):
+            raise AssertionError("the digest needs only the count")
+
+        monkeypatch.setattr(staff, "board_rejections", loaded)
+        env.send()
+        digest = next(m for m in env.mail() if m["To"] == STAFF)
+        assert "Rejected by a certifying board: 3" in text_of(digest)
+
+
+def test_planning_reminders_reads_only_credit_recent_enough_for_a_deadline(env, monkeypatch):
+    """A physician with years of credit and one recent credit waiting for details: the
+    reminder plan reads that credit, not the whole transcript."""
+    with time_machine.travel(NOW, tick=False):
+        make = env.make()
+        learner = make.learner(identifiers=False)
+        rules = Rules.from_config(env.app.config, NOW.date())
+        for n in range(6):
+            make.completion(learner, make.activity(title=f"Old course {n}"),
+                            date=days_ago(NOW, rules.reporting_days + 30 + n))
+        recent = make.completion(learner, make.activity(title="Sepsis Update"),
+                                 date=days_ago(NOW, 10))
+        env.plan()
+        read: list[int] = []
+        credit_row = transcript.credit_row
+
+        def counted(completion, *args, **kwargs):
+            read.append(completion.id)
+            return credit_row(completion, *args, **kwargs)
+
+        monkeypatch.setattr(transcript, "credit_row", counted)
+        assert env.send().sent == 1
+        assert read == [recent.id, recent.id]  # planning, then composing
+        assert "Sepsis Update" in text_of(env.mail()[0])

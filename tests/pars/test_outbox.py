@@ -13,6 +13,7 @@ from webapp.models import (
     Action,
     AuditEvent,
     BoardStatus,
+    Completion,
     Delivery,
     DeliveryEvent,
     DeliveryState,
@@ -275,3 +276,43 @@ def test_opting_back_in_after_the_year_closed_does_not_queue(db_session, make, r
     outbox.on_consent_changed(db_session, learner, policy)
     assert [(r.state, r.error_code) for r in records(db_session, completion)] == [
         (S.CANCELLED, "year_closed")]
+
+
+def test_identifier_change_queries_the_same_however_many_records_were_reported(
+        db_session, make, rules, policy):
+    """Saving a physician's identifiers re-checks every reported record of theirs in a
+    fixed number of queries, not one or more per record."""
+    from sqlalchemy import event
+
+    def physician(reported: int):
+        learner = make.learner()
+        for _ in range(reported):
+            make.completion(learner)
+        outbox.plan(db_session, policy)
+        for add in db_session.scalars(select(Delivery).join(Delivery.completion)
+                                      .where(Completion.learner_id == learner.id)):
+            add.state = S.ACCEPTED
+            add.sent_payload = {"credit_id": add.credit_id}
+        db_session.flush()
+        db_session.expire_all()
+        return learner
+
+    few, many = physician(2), physician(12)
+
+    def queries(learner) -> int:
+        seen: list[str] = []
+
+        def record(conn, cursor, statement, *args):
+            seen.append(statement)
+
+        engine = db_session.get_bind()
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            summary = outbox.on_identifiers_changed(db_session, learner, policy)
+            db_session.flush()  # its audit entry, counted here rather than in the next call
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        assert summary.corrections == 0
+        return len(seen)
+
+    assert queries(many) == queries(few)

@@ -190,3 +190,137 @@ def test_dashboard_query_count_does_not_grow_with_records(client, login_as, make
     few = queries()
     add(20)
     assert queries() == few
+
+
+def _recorded(client, url: str) -> int:
+    from flask_sqlalchemy.record_queries import get_recorded_queries
+
+    before = len(get_recorded_queries())
+    assert client.get(url).status_code == 200
+    return len(get_recorded_queries()) - before
+
+
+def test_records_page_query_count_does_not_grow_with_records(client, login_as, make,
+                                                             db_session):
+    today = dt.date.today()
+    login_as(None, staff=True)
+    url = f"/staff/records?state={DeliveryState.QUEUED.value}"
+
+    def add(n):
+        for i in range(n):
+            learner = make.learner()
+            c = make.completion(learner, date=today - dt.timedelta(days=i + 1))
+            db_session.add(Delivery(completion=c, action=Action.ADD, credit_id=f"ccid:r:{c.id}",
+                                    state=DeliveryState.QUEUED, due_date=today))
+        db_session.flush()
+        db_session.expire_all()
+
+    add(2)
+    few = _recorded(client, url)
+    add(15)
+    assert _recorded(client, url) == few
+
+
+def test_physician_page_query_count_does_not_grow_with_credits_reports_or_mails(
+        client, login_as, make, db_session):
+    from webapp.models import MessageState, Notice, NoticeMessage
+    from webapp.models.notify import NoticeKind, NoticeState
+
+    today = dt.date.today()
+    learner = make.learner()
+    login_as(None, staff=True)
+    url = f"/staff/physicians/{learner.id}"
+
+    def add(n):
+        for i in range(n):
+            c = make.completion(learner, date=today - dt.timedelta(days=i + 1),
+                                board_lines=[("ABS", "Accredited CME", "1")])
+            db_session.add(Delivery(completion=c, action=Action.ADD, credit_id=f"ccid:p:{c.id}",
+                                    state=DeliveryState.QUEUED, due_date=today,
+                                    has_board_credit=True))
+            report = open_request(db_session, learner_id=learner.id, kind=RequestKind.WRONG,
+                                  message=f"report {c.id}", completion_id=c.id, actor="test")
+            assert report is not None
+            message = NoticeMessage(recipient=f"learner:{learner.id}", learner_id=learner.id,
+                                    day=today - dt.timedelta(days=c.id), to_address=learner.email,
+                                    subject=f"s{c.id}",
+                                    text_body="t", html_body="h", message_id=f"<{c.id}@x>",
+                                    state=MessageState.SENT)
+            db_session.add(message)
+            db_session.flush()
+            db_session.add_all([
+                Notice(key=f"consent:{c.id}", learner_id=learner.id,
+                       kind=NoticeKind.CONSENT_RECEIPT, facts={}, state=NoticeState.INCLUDED,
+                       message_id=message.id),
+                Notice(key=f"rejected:{c.id}:1", learner_id=learner.id,
+                       kind=NoticeKind.REJECTED, facts={}, state=NoticeState.TURNED_OFF),
+            ])
+        db_session.flush()
+        db_session.expire_all()
+
+    add(2)
+    few = _recorded(client, url)
+    add(6)
+    assert _recorded(client, url) == few
+    html = client.get(url).get_data(as_text=True)
+    for report in db_session.scalars(select(SupportRequest)
+                                     .where(SupportRequest.learner_id == learner.id)):
+        assert report.reference in html and f"<td>s{report.completion_id}</td>" in html
+
+
+def test_attention_page_query_count_does_not_grow_with_records(client, login_as, make,
+                                                               db_session):
+    from webapp.models import BoardStatus
+    from webapp.models.delivery import BoardDecision
+
+    today = dt.date.today()
+    login_as(None, staff=True)
+
+    def add(n):
+        for i in range(n):
+            learner = make.learner()
+            failed = make.completion(learner, date=today - dt.timedelta(days=i + 1))
+            db_session.add(Delivery(completion=failed, action=Action.ADD,
+                                    credit_id=f"ccid:a:{failed.id}", state=DeliveryState.FAILED,
+                                    due_date=today, error_code="X", error_message="failed"))
+            accepted = make.completion(learner, date=today - dt.timedelta(days=i + 1),
+                                       board_lines=[("ABIM", "Medical Knowledge", "1")])
+            delivery = Delivery(completion=accepted, action=Action.ADD,
+                                credit_id=f"ccid:b:{accepted.id}", state=DeliveryState.ACCEPTED,
+                                due_date=today, has_board_credit=True)
+            db_session.add(delivery)
+            db_session.flush()
+            db_session.add(BoardStatus(delivery_id=delivery.id, board="ABIM",
+                                       status=BoardDecision.REJECTED, message="no match"))
+        db_session.flush()
+        db_session.expire_all()
+
+    add(2)
+    few = _recorded(client, "/staff/attention")
+    add(12)
+    assert _recorded(client, "/staff/attention") == few
+    html = client.get("/staff/attention").get_data(as_text=True)
+    assert html.count("ABIM: no match") == 14 and html.count("Retry now") >= 14
+
+
+def test_dashboard_counts_records_needing_attention_without_loading_them(client, login_as,
+                                                                         make, db_session,
+                                                                         monkeypatch):
+    from webapp.staff import services
+
+    today = dt.date.today()
+    learner = make.learner()
+    for state in (DeliveryState.FAILED, DeliveryState.HELD, DeliveryState.REJECTED,
+                  DeliveryState.QUEUED):
+        c = make.completion(learner, date=today - dt.timedelta(days=1))
+        db_session.add(Delivery(completion=c, action=Action.ADD, credit_id=f"ccid:d:{c.id}",
+                                state=state, due_date=today))
+    db_session.flush()
+    login_as(None, staff=True)
+
+    def loaded(*args, **kwargs):
+        raise AssertionError("the dashboard needs only the count")
+
+    monkeypatch.setattr(services, "needs_attention", loaded)
+    html = client.get("/staff/").get_data(as_text=True)
+    assert "<strong>3</strong> record(s) need attention" in html

@@ -90,9 +90,9 @@ def plan_reminders(session: Session, rules: Rules, reminder_days: int) -> int:
     planned = 0
     for learner_id in learner_ids:
         rows: list[dict[str, Any]] = []
-        for row in transcript.build(session, learner_id, rules).rows:
-            if row.completion.completion_date < since:
-                continue
+        # Only the credit recent enough for a deadline ahead, not the whole transcript.
+        for row in transcript.build(session, learner_id, rules,
+                                    transcript.Filters(date_from=since)).rows:
             for code, status in _destinations(row):
                 if status.status != Status.MISSING_IDENTIFIER or status.deadline is None:
                     continue
@@ -196,10 +196,11 @@ def compose_for(session: Session, ctx: Context, learner_id: int | None,
     reminders_on = True if reminders_on is None else reminders_on
     learner = session.get(Learner, learner_id)
     assert learner is not None
-    rows: dict[int, transcript.CreditRow] = {}
-    if any(n.kind not in (NoticeKind.CONSENT_RECEIPT, NoticeKind.REPORT_ANSWERED)
-           for n in pending):
-        rows = {r.completion.id: r for r in transcript.build(session, learner_id, ctx.rules).rows}
+    # Only the credits the notices are about, as the transcript shows them now.
+    rows = transcript.rows_of(session, learner_id, (
+        n.facts["completion_id"] for n in pending
+        if n.kind not in (NoticeKind.CONSENT_RECEIPT, NoticeKind.REPORT_ANSWERED)
+        and isinstance(n.facts.get("completion_id"), int)), ctx.rules)
     items: list[tuple[Notice, Item]] = []
     for notice in pending:
         if notice.kind.optional and not reminders_on:
@@ -447,7 +448,7 @@ def digest_facts(session: Session, ctx: Context) -> Digest:
         NoticeMessage.updated_at >= ctx.now - dt.timedelta(days=7))) or 0
     return Digest(
         needs_attention=sum(counts[s] for s in NEEDS_ATTENTION),
-        board_rejected=staff.board_rejections(session).total, near_days=report.NEAR_DAYS,
+        board_rejected=staff.board_rejections_count(session), near_days=report.NEAR_DAYS,
         past_deadline=past, near_deadline=near, unregistered=unregistered,
         unregistered_total=unregistered_total, runs=runs,
         open_reports=staff.open_requests_count(session), mail_problems=problems)

@@ -343,10 +343,17 @@ def _learner_records(session: Session, learner: Learner, *states: S) -> list[Del
     ))
 
 
-def _is_current(session: Session, add: Delivery) -> bool:
-    return not session.scalar(select(exists().where(
-        Delivery.completion_id == add.completion_id, Delivery.action == Action.ADD,
-        Delivery.sequence > add.sequence)))
+def _current_adds(session: Session, records: list[Delivery]) -> set[int]:
+    """The adds among ``records`` that no later add of the same credit replaced, in one
+    query however many there are."""
+    ids = [d.id for d in records if d.action == Action.ADD]
+    if not ids:
+        return set()
+    later = aliased(Delivery)
+    return set(session.scalars(select(Delivery.id).where(
+        among(session, Delivery.id, ids),
+        ~exists().where(later.completion_id == Delivery.completion_id,
+                        later.action == Action.ADD, later.sequence > Delivery.sequence))))
 
 
 def on_identifiers_changed(session: Session, learner: Learner, policy: Policy, *,
@@ -365,14 +372,18 @@ def on_identifiers_changed(session: Session, learner: Learner, policy: Policy, *
     # Waiting records: queued again if nothing holds them back any more (within the
     # reporting rules: a closed year cancels them instead).
     ctx.recheck_waiting(summary)
-    for add in _learner_records(session, learner, S.REJECTED):
+    rejected = _learner_records(session, learner, S.REJECTED)
+    current = _current_adds(session, rejected)
+    for add in rejected:
         if (add.action == Action.ADD and add.error_code in IDENTIFIER_CODES
-                and _is_current(session, add)):
+                and add.id in current):
             if ctx.replace(add, "The physician's details changed after PARS rejected it; it "
                            "will be sent again under a new credit ID.", summary):
                 summary.corrections += 1
-    for add in _learner_records(session, learner, *REPORTED):
-        if (add.action != Action.ADD or not _is_current(session, add)
+    reported = _learner_records(session, learner, *REPORTED)
+    current = _current_adds(session, reported)
+    for add in reported:
+        if (add.action != Action.ADD or add.id not in current
                 or add.completion.completion_date < rules.open_from()):
             continue
         board_rejected = any(b.status == BoardDecision.REJECTED for b in add.board_statuses)

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, extract, func, or_, select
+from sqlalchemy import ColumnElement, Select, extract, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from webapp.models import (
@@ -261,14 +261,23 @@ def needs_attention(session: Session, page: int = 1) -> Page:
     return Page([attention_item(d) for d in found.items], found.page, found.total, found.size)
 
 
-def board_rejections(session: Session, page: int = 1) -> Page:
-    """Records in PARS that a certifying board rejected (the physician or staff must act)."""
+def _board_rejected() -> tuple[ColumnElement[bool], ...]:
     rejected = (select(BoardStatus.delivery_id)
                 .where(BoardStatus.status == BoardDecision.REJECTED).scalar_subquery())
+    return (Delivery.action == Action.ADD, Delivery.state.in_(REPORTED),
+            Delivery.id.in_(rejected))
+
+
+def board_rejections_count(session: Session) -> int:
+    """How many records ``board_rejections`` lists, in one count (nothing loaded)."""
+    return session.scalar(select(func.count()).select_from(Delivery)
+                          .where(*_board_rejected())) or 0
+
+
+def board_rejections(session: Session, page: int = 1) -> Page:
+    """Records in PARS that a certifying board rejected (the physician or staff must act)."""
     query = (select(Delivery)
-             .where(Delivery.action == Action.ADD,
-                    Delivery.state.in_(REPORTED),
-                    Delivery.id.in_(rejected))
+             .where(*_board_rejected())
              .options(joinedload(Delivery.completion).joinedload(Completion.learner),
                       joinedload(Delivery.completion).joinedload(Completion.activity),
                       selectinload(Delivery.board_statuses))

@@ -75,9 +75,10 @@ def _page() -> int:
 def dashboard():
     today = dt.date.today()
     rules = pars_policy.from_app(today).rules
+    counts = services.counts_by_state(db_session())
     return render_template(
         "staff/dashboard.html",
-        counts=services.counts_by_state(db_session()),
+        counts=counts,
         deadlines=services.deadlines(db_session(), today, _page()),
         near_days=pars_report.NEAR_DAYS,
         unregistered=services.unregistered_activities(db_session(), rules),
@@ -85,7 +86,8 @@ def dashboard():
         runs=services.last_runs(db_session()),
         run_summary=pars_report.run_summary,
         open_requests=services.open_requests_count(db_session()),
-        attention=services.needs_attention(db_session(), 1).total,
+        # What the attention page lists, counted from the counts already read.
+        attention=sum(counts[state] for state in services.ATTENTION),
         state_labels=services.STATE_LABELS,
         today=today,
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -280,6 +280,19 @@ def build(session: Session, learner_id: int, rules: Rules, filters: Filters | No
         transcript.rows = [credit_row(c, learner, rules, frequency)
                            for c in session.execute(query).scalars()]
     return transcript
+
+
+def rows_of(session: Session, learner_id: int, completion_ids: Iterable[int], rules: Rules,
+            frequency: str = "on the regular schedule") -> dict[int, CreditRow]:
+    """The transcript's rows for just these credits of the learner, by completion ID (what
+    an e-mail about a few of them needs, without reading the rest of the transcript)."""
+    ids = sorted(set(completion_ids))
+    if not ids:
+        return {}
+    learner = load_learner(session, learner_id)
+    query = _completions(learner_id).where(Completion.id.in_(ids))
+    return {c.id: credit_row(c, learner, rules, frequency)
+            for c in session.execute(query).scalars()}
 
 
 def iter_rows(session: Session, transcript: Transcript, rules: Rules,
