@@ -493,6 +493,46 @@ def test_a_batch_is_recorded_while_the_next_one_is_with_pars(make_env, monkeypat
     assert len(env.fake.posts) == 2 and env.fake.duplicate_adds == 0
 
 
+def test_a_run_that_fails_while_recording_leaves_the_batch_with_pars_to_the_look_up(
+        make_env, monkeypatch):
+    # The second post is held until the recording of the first batch's answers has failed.
+    from webapp.pars import engine as engine_module
+
+    env = make_env(PARS_BATCH_SIZE=2, PARS_READ_TIMEOUT=300)
+    physicians(env.make(), 4)
+    with env.fake.lock:
+        env.fake._faults["POST"].extend([None, "pause"])
+    held: list[int | None] = []
+
+    def record(self, *args, **kwargs):
+        assert env.fake.wait_for_requests(2, timeout=300)  # a safety net, nothing more
+        held.append(env.fake.posts[1].status)
+        env.fake.pause_release.set()
+        raise RuntimeError("the database went away while recording")
+
+    monkeypatch.setattr(engine_module._Run, "_record", record)
+    with pytest.raises(RuntimeError, match="went away"):
+        env.transmit()
+    monkeypatch.undo()
+
+    assert held == [None]  # the failure came while PARS held the second batch
+    first, second = env.fake.posts
+    # Neither batch's answers were written: both are left for the status look-up, none
+    # back in the queue to be posted blind.
+    states = {d.credit_id: d.state for d in env.deliveries()}
+    assert states == dict.fromkeys(first.credit_ids + second.credit_ids, S.UNKNOWN)
+    run = db.session.scalar(select(EngineRun).order_by(EngineRun.id.desc()).limit(1))
+    assert run.outcome == "failed"
+
+    report = env.transmit()
+
+    assert report.exit_code == EXIT_OK, report.line()
+    assert len(env.fake.posts) == 2  # both were stored: looked up, never posted again
+    assert {c for _, c in env.fake.lookups} >= set(states)
+    assert {d.state for d in env.deliveries()} == {S.ACCEPTED}
+    assert env.fake.duplicate_adds == 0 and env.fake.accepted_ids() == set(states)
+
+
 def test_nothing_personal_is_logged(env, caplog):
     caplog.set_level(logging.DEBUG)
     make = env.make()
