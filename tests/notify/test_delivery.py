@@ -212,6 +212,41 @@ def test_a_claim_is_conditional_on_the_message_still_being_ready(sink, make_env)
         assert len(first) == 1 and second == []
 
 
+@pytest.mark.postgres
+def test_a_message_another_sender_is_claiming_is_passed_over_for_the_next(sink, make_env):
+    from sqlalchemy import create_engine
+
+    env = make_env(sink.port, sink)
+    with time_machine.travel(NOW, tick=False):
+        _one_receipt(env)
+        _one_receipt(env)
+        _one_receipt(env)
+        env.send()
+        db.session.execute(update(NoticeMessage).values(state=MessageState.READY))
+        db.session.commit()
+        first, second, third = (m.id for m in env.messages())
+        db.session.remove()
+        # Waiting for a lock is an error here (the limit is a safety net against a hang).
+        waits_not = create_engine(db.engine.url.render_as_string(hide_password=False),
+                                  connect_args={"options": "-c lock_timeout=10000"})
+        other = db.engine.connect()
+        try:
+            # Another sender's claim of the first message, not committed yet.
+            other.execute(update(NoticeMessage).where(NoticeMessage.id == first)
+                          .values(state=MessageState.SENDING, claim_token="other"))
+            claimed = notify_engine._claim(waits_not, "mine", NOW)
+            other.commit()
+        finally:
+            other.close()
+            waits_not.dispose()
+        # The next message alone, not none (which would end this sender's run with mail
+        # left) nor more than one.
+        assert [m["id"] for m in claimed] == [second]
+        assert [(m.id, m.state, m.claim_token) for m in env.messages()] == [
+            (first, MessageState.SENDING, "other"), (second, MessageState.SENDING, "mine"),
+            (third, MessageState.READY, None)]
+
+
 def test_no_mail_server_configured_is_a_clear_stop(make_env):
     env = make_env(25, MAIL_SERVER="")
     result = env.app.test_cli_runner().invoke(args=["notify", "send"])
