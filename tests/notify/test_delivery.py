@@ -135,6 +135,21 @@ def test_connection_dropped_after_the_message_is_unknown_and_never_sent_again(fa
         assert len(server.received) == 2
 
 
+def test_an_unreadable_answer_to_the_message_is_unknown_and_never_sent_again(faulty, make_env):
+    # No reply code: smtplib reads it as -1, which says nothing about what was stored.
+    server = faulty(end_of_data="garbled")
+    env = make_env(server.port, NOTIFY_RETRY_TRIES=3)
+    with time_machine.travel(NOW, tick=False):
+        _one_receipt(env)
+        report = env.send()
+        assert (report.unknown, report.retry, report.sent) == (1, 0, 0)
+        [message] = env.messages()
+        assert message.state == MessageState.UNKNOWN
+        assert "may have been delivered" in message.error
+        assert len(server.received) == 1  # not tried again within the run
+        assert env.send().sent == 0 and len(server.received) == 1
+
+
 def test_a_run_that_died_while_sending_leaves_the_message_unknown(sink, make_env):
     env = make_env(sink.port, sink, NOTIFY_LEASE_SECONDS=900)
     with time_machine.travel(NOW, tick=False) as clock:
