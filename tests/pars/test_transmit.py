@@ -493,6 +493,70 @@ def test_a_batch_is_recorded_while_the_next_one_is_with_pars(make_env, monkeypat
     assert len(env.fake.posts) == 2 and env.fake.duplicate_adds == 0
 
 
+def test_a_look_up_waits_for_the_batch_with_pars(make_env, monkeypatch):
+    """Recording a batch that PARS says it already holds looks the records up, but only
+    once the next batch, posted meanwhile, is answered: one request at a time."""
+    from devtools.localpars import Stored
+    from webapp.pars import engine as engine_module
+    from webapp.pars import record as records
+    from webapp.pars.client import ParsClient
+    from webapp.pars.client import report as wire_report
+    from webapp.pars.eligibility import assess
+    from webapp.pars.outbox import plan
+    from webapp.pars.policy import Policy
+
+    env = make_env(PARS_BATCH_SIZE=2)
+    physicians(env.make(), 4)
+    policy = Policy.from_config(env.app.config)
+    plan(db.session, policy)
+    db.session.commit()
+    for record in env.deliveries():  # PARS already holds every one: each is looked up
+        completion = record.completion
+        held = records.build(record.credit_id, Action.ADD, completion, completion.learner,
+                             assess(completion, completion.learner, policy.rules))
+        env.fake.records[record.credit_id] = Stored(report=wire_report(
+            held, provider_id="0001234", reporting_organization="Lakeshore Health"))
+    db.session.remove()
+
+    real_submit, real_status, real_wait = ParsClient.submit, ParsClient.status, engine_module.wait
+    posts: list[int] = []
+    in_flight: list[bool] = []
+    release = threading.Event()  # lets the second post go: a look-up or a wait for it
+    lookups_in_flight: list[bool] = []
+
+    def submit(self, batch):
+        posts.append(len(batch))
+        if len(posts) != 2:
+            return real_submit(self, batch)
+        in_flight.append(True)
+        try:
+            assert release.wait(300)  # a safety net against a hang, nothing more
+            return real_submit(self, batch)
+        finally:
+            in_flight.clear()
+
+    def status(self, *args, **kwargs):
+        lookups_in_flight.append(bool(in_flight))
+        release.set()
+        return real_status(self, *args, **kwargs)
+
+    def waiting(futures, *args, **kwargs):
+        release.set()
+        return real_wait(futures, *args, **kwargs)
+
+    monkeypatch.setattr(ParsClient, "submit", submit)
+    monkeypatch.setattr(ParsClient, "status", status)
+    monkeypatch.setattr(engine_module, "wait", waiting)
+    report = env.transmit()
+
+    assert report.exit_code == EXIT_OK, report.line()
+    assert posts == [2, 2]
+    # Both batches' records were looked up, none while the second batch was with PARS.
+    assert lookups_in_flight == [False] * 4
+    assert {c for _, c in env.fake.lookups} == {d.credit_id for d in env.deliveries()}
+    assert {d.state for d in env.deliveries()} == {S.ACCEPTED}
+
+
 def test_a_run_that_fails_while_recording_leaves_the_batch_with_pars_to_the_look_up(
         make_env, monkeypatch):
     # The second post is held until the recording of the first batch's answers has failed.
