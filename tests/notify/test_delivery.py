@@ -9,7 +9,7 @@ import threading
 
 import pytest
 import time_machine
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from tests.notify.conftest import parse, text_of
 from tests.notify.faulty_smtp import FaultySmtp
@@ -225,6 +225,31 @@ def test_a_claim_is_conditional_on_the_message_still_being_ready(sink, make_env)
         first = notify_engine._claim(db.engine, "a", NOW)
         second = notify_engine._claim(db.engine, "b", NOW)
         assert len(first) == 1 and second == []
+
+        # Found ready, then taken by another run's claim before this one's UPDATE: the
+        # UPDATE itself must see that it is not ready any more.
+        db.session.execute(update(NoticeMessage).values(state=MessageState.READY,
+                                                        claim_token=None))
+        db.session.commit()
+        db.session.remove()
+        taken: list[str] = []
+
+        def taken_meanwhile(conn, cursor, statement, parameters, context, executemany):
+            if statement.lstrip().startswith("UPDATE notice_messages SET state") and not taken:
+                sql = ("UPDATE notice_messages SET state = ?, claim_token = ?"
+                       if conn.dialect.paramstyle == "qmark"
+                       else "UPDATE notice_messages SET state = %s, claim_token = %s")
+                cursor.execute(sql, (MessageState.SENDING.value, "other"))
+                taken.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", taken_meanwhile)
+        try:
+            third = notify_engine._claim(db.engine, "c", NOW)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", taken_meanwhile)
+        assert taken and third == []
+        [message] = env.messages()
+        assert (message.state, message.claim_token) == (MessageState.SENDING, "other")
 
 
 @pytest.mark.postgres
