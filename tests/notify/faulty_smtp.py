@@ -87,7 +87,8 @@ class FaultySmtp:
                     conn.shutdown(socket.SHUT_RDWR)
                     return
                 say({"250": "250 OK queued", "451": "451 4.3.0 Not now",
-                     "550": "550 5.1.1 Mailbox unavailable"}[self.end_of_data])
+                     "550": "550 5.1.1 Mailbox unavailable",
+                     "garbled": "OK queued as 1234"}[self.end_of_data])
             elif command == "QUIT":
                 say("221 Bye")
                 return

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 import time_machine
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from tests.notify.conftest import parse, text_of
 from tests.notify.faulty_smtp import FaultySmtp
@@ -135,6 +135,21 @@ def test_connection_dropped_after_the_message_is_unknown_and_never_sent_again(fa
         assert len(server.received) == 2
 
 
+def test_an_unreadable_answer_to_the_message_is_unknown_and_never_sent_again(faulty, make_env):
+    # No reply code: smtplib reads it as -1, which says nothing about what was stored.
+    server = faulty(end_of_data="garbled")
+    env = make_env(server.port, NOTIFY_RETRY_TRIES=3)
+    with time_machine.travel(NOW, tick=False):
+        _one_receipt(env)
+        report = env.send()
+        assert (report.unknown, report.retry, report.sent) == (1, 0, 0)
+        [message] = env.messages()
+        assert message.state == MessageState.UNKNOWN
+        assert "may have been delivered" in message.error
+        assert len(server.received) == 1  # not tried again within the run
+        assert env.send().sent == 0 and len(server.received) == 1
+
+
 def test_a_run_that_died_while_sending_leaves_the_message_unknown(sink, make_env):
     env = make_env(sink.port, sink, NOTIFY_LEASE_SECONDS=900)
     with time_machine.travel(NOW, tick=False) as clock:
@@ -210,6 +225,66 @@ def test_a_claim_is_conditional_on_the_message_still_being_ready(sink, make_env)
         first = notify_engine._claim(db.engine, "a", NOW)
         second = notify_engine._claim(db.engine, "b", NOW)
         assert len(first) == 1 and second == []
+
+        # Found ready, then taken by another run's claim before this one's UPDATE: the
+        # UPDATE itself must see that it is not ready any more.
+        db.session.execute(update(NoticeMessage).values(state=MessageState.READY,
+                                                        claim_token=None))
+        db.session.commit()
+        db.session.remove()
+        taken: list[str] = []
+
+        def taken_meanwhile(conn, cursor, statement, parameters, context, executemany):
+            if statement.lstrip().startswith("UPDATE notice_messages SET state") and not taken:
+                sql = ("UPDATE notice_messages SET state = ?, claim_token = ?"
+                       if conn.dialect.paramstyle == "qmark"
+                       else "UPDATE notice_messages SET state = %s, claim_token = %s")
+                cursor.execute(sql, (MessageState.SENDING.value, "other"))
+                taken.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", taken_meanwhile)
+        try:
+            third = notify_engine._claim(db.engine, "c", NOW)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", taken_meanwhile)
+        assert taken and third == []
+        [message] = env.messages()
+        assert (message.state, message.claim_token) == (MessageState.SENDING, "other")
+
+
+@pytest.mark.postgres
+def test_a_message_another_sender_is_claiming_is_passed_over_for_the_next(sink, make_env):
+    from sqlalchemy import create_engine
+
+    env = make_env(sink.port, sink)
+    with time_machine.travel(NOW, tick=False):
+        _one_receipt(env)
+        _one_receipt(env)
+        _one_receipt(env)
+        env.send()
+        db.session.execute(update(NoticeMessage).values(state=MessageState.READY))
+        db.session.commit()
+        first, second, third = (m.id for m in env.messages())
+        db.session.remove()
+        # Waiting for a lock is an error here (the limit is a safety net against a hang).
+        waits_not = create_engine(db.engine.url.render_as_string(hide_password=False),
+                                  connect_args={"options": "-c lock_timeout=10000"})
+        other = db.engine.connect()
+        try:
+            # Another sender's claim of the first message, not committed yet.
+            other.execute(update(NoticeMessage).where(NoticeMessage.id == first)
+                          .values(state=MessageState.SENDING, claim_token="other"))
+            claimed = notify_engine._claim(waits_not, "mine", NOW)
+            other.commit()
+        finally:
+            other.close()
+            waits_not.dispose()
+        # The next message alone, not none (which would end this sender's run with mail
+        # left) nor more than one.
+        assert [m["id"] for m in claimed] == [second]
+        assert [(m.id, m.state, m.claim_token) for m in env.messages()] == [
+            (first, MessageState.SENDING, "other"), (second, MessageState.SENDING, "mine"),
+            (third, MessageState.READY, None)]
 
 
 def test_no_mail_server_configured_is_a_clear_stop(make_env):

@@ -493,6 +493,110 @@ def test_a_batch_is_recorded_while_the_next_one_is_with_pars(make_env, monkeypat
     assert len(env.fake.posts) == 2 and env.fake.duplicate_adds == 0
 
 
+def test_a_look_up_waits_for_the_batch_with_pars(make_env, monkeypatch):
+    """Recording a batch that PARS says it already holds looks the records up, but only
+    once the next batch, posted meanwhile, is answered: one request at a time."""
+    from devtools.localpars import Stored
+    from webapp.pars import engine as engine_module
+    from webapp.pars import record as records
+    from webapp.pars.client import ParsClient
+    from webapp.pars.client import report as wire_report
+    from webapp.pars.eligibility import assess
+    from webapp.pars.outbox import plan
+    from webapp.pars.policy import Policy
+
+    env = make_env(PARS_BATCH_SIZE=2)
+    physicians(env.make(), 4)
+    policy = Policy.from_config(env.app.config)
+    plan(db.session, policy)
+    db.session.commit()
+    for record in env.deliveries():  # PARS already holds every one: each is looked up
+        completion = record.completion
+        held = records.build(record.credit_id, Action.ADD, completion, completion.learner,
+                             assess(completion, completion.learner, policy.rules))
+        env.fake.records[record.credit_id] = Stored(report=wire_report(
+            held, provider_id="0001234", reporting_organization="Lakeshore Health"))
+    db.session.remove()
+
+    real_submit, real_status, real_wait = ParsClient.submit, ParsClient.status, engine_module.wait
+    posts: list[int] = []
+    in_flight: list[bool] = []
+    release = threading.Event()  # lets the second post go: a look-up or a wait for it
+    lookups_in_flight: list[bool] = []
+
+    def submit(self, batch):
+        posts.append(len(batch))
+        if len(posts) != 2:
+            return real_submit(self, batch)
+        in_flight.append(True)
+        try:
+            assert release.wait(300)  # a safety net against a hang, nothing more
+            return real_submit(self, batch)
+        finally:
+            in_flight.clear()
+
+    def status(self, *args, **kwargs):
+        lookups_in_flight.append(bool(in_flight))
+        release.set()
+        return real_status(self, *args, **kwargs)
+
+    def waiting(futures, *args, **kwargs):
+        release.set()
+        return real_wait(futures, *args, **kwargs)
+
+    monkeypatch.setattr(ParsClient, "submit", submit)
+    monkeypatch.setattr(ParsClient, "status", status)
+    monkeypatch.setattr(engine_module, "wait", waiting)
+    report = env.transmit()
+
+    assert report.exit_code == EXIT_OK, report.line()
+    assert posts == [2, 2]
+    # Both batches' records were looked up, none while the second batch was with PARS.
+    assert lookups_in_flight == [False] * 4
+    assert {c for _, c in env.fake.lookups} == {d.credit_id for d in env.deliveries()}
+    assert {d.state for d in env.deliveries()} == {S.ACCEPTED}
+
+
+def test_a_run_that_fails_while_recording_leaves_the_batch_with_pars_to_the_look_up(
+        make_env, monkeypatch):
+    # The second post is held until the recording of the first batch's answers has failed.
+    from webapp.pars import engine as engine_module
+
+    env = make_env(PARS_BATCH_SIZE=2, PARS_READ_TIMEOUT=300)
+    physicians(env.make(), 4)
+    with env.fake.lock:
+        env.fake._faults["POST"].extend([None, "pause"])
+    held: list[int | None] = []
+
+    def record(self, *args, **kwargs):
+        assert env.fake.wait_for_requests(2, timeout=300)  # a safety net, nothing more
+        held.append(env.fake.posts[1].status)
+        env.fake.pause_release.set()
+        raise RuntimeError("the database went away while recording")
+
+    monkeypatch.setattr(engine_module._Run, "_record", record)
+    with pytest.raises(RuntimeError, match="went away"):
+        env.transmit()
+    monkeypatch.undo()
+
+    assert held == [None]  # the failure came while PARS held the second batch
+    first, second = env.fake.posts
+    # Neither batch's answers were written: both are left for the status look-up, none
+    # back in the queue to be posted blind.
+    states = {d.credit_id: d.state for d in env.deliveries()}
+    assert states == dict.fromkeys(first.credit_ids + second.credit_ids, S.UNKNOWN)
+    run = db.session.scalar(select(EngineRun).order_by(EngineRun.id.desc()).limit(1))
+    assert run.outcome == "failed"
+
+    report = env.transmit()
+
+    assert report.exit_code == EXIT_OK, report.line()
+    assert len(env.fake.posts) == 2  # both were stored: looked up, never posted again
+    assert {c for _, c in env.fake.lookups} >= set(states)
+    assert {d.state for d in env.deliveries()} == {S.ACCEPTED}
+    assert env.fake.duplicate_adds == 0 and env.fake.accepted_ids() == set(states)
+
+
 def test_nothing_personal_is_logged(env, caplog):
     caplog.set_level(logging.DEBUG)
     make = env.make()

@@ -154,16 +154,26 @@ def _mark_stale(session: Any, lease_seconds: float) -> int:
 
 def _claim(engine: Engine, token: str, now: dt.datetime) -> list[dict[str, Any]]:
     with engine_session(engine) as session:
-        due = (select(NoticeMessage.id)
-               .where(NoticeMessage.state == M.READY,
-                      (NoticeMessage.next_attempt_at.is_(None))
-                      | (NoticeMessage.next_attempt_at <= now))
-               .order_by(NoticeMessage.id).limit(CLAIM_SIZE))
-        # Conditional: a message another run claimed in between is not taken (PostgreSQL
-        # re-checks the state after waiting for that run's row lock).
+        # PostgreSQL: a message another run is claiming is passed over for the next one
+        # (waiting for that run's lock would find it taken and claim nothing, ending this
+        # run with mail left); the rows found stay locked until the claim commits. A
+        # statement of its own: as a subquery of the UPDATE, PostgreSQL may run it again
+        # for further rows and lock (and claim) more than CLAIM_SIZE. SQLite claims one
+        # run at a time (BEGIN IMMEDIATE).
+        due = session.scalars(
+            select(NoticeMessage.id)
+            .where(NoticeMessage.state == M.READY,
+                   (NoticeMessage.next_attempt_at.is_(None))
+                   | (NoticeMessage.next_attempt_at <= now))
+            .order_by(NoticeMessage.id).limit(CLAIM_SIZE)
+            .with_for_update(skip_locked=True)).all()
+        if not due:
+            session.commit()
+            return []
+        # Conditional all the same: a message is claimed only while it is ready.
         ids = session.scalars(
             update(NoticeMessage)
-            .where(NoticeMessage.id.in_(due.scalar_subquery()), NoticeMessage.state == M.READY)
+            .where(NoticeMessage.id.in_(due), NoticeMessage.state == M.READY)
             .values(state=M.SENDING, claim_token=token, claimed_at=now,
                     attempts=NoticeMessage.attempts + 1)
             .returning(NoticeMessage.id).execution_options(synchronize_session=False)).all()

@@ -151,6 +151,10 @@ def _send_once(settings: Settings, msg: EmailMessage) -> None:
         smtp.send(_stuffed(data))
         code, reply = smtp.getreply()
         handed_over = False
+        if code == -1:
+            # A reply without a code (smtplib's -1) says nothing of what the server stored.
+            raise Unknown("the mail server's answer to the message could not be read; it may "
+                          "have been delivered")
         if code != 250:
             raise _classify(code, reply, "end of message")
     except (OSError, smtplib.SMTPException) as exc:
